@@ -1,0 +1,34 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Both create .venv and install orgbook with its development tools on first use.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck unit install clean
+
+demo: $(VENV)/.installed
+	$(BIN)/orgbook demo
+
+test: lint typecheck unit
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check orgbook tests bench
+	$(BIN)/ruff format --check orgbook tests bench
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) orgbook-data .pytest_cache .mypy_cache .ruff_cache

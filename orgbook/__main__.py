@@ -1,0 +1,5 @@
+import sys
+
+from orgbook.cli import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""RFC 8785 JSON Canonicalization Scheme: the only way orgbook produces bytes to sign or hash.
+
+``canonicalize`` is the single path to signed and hashed bytes (ledger leaves, Data Integrity
+proofs, checkpoints' inputs). It is deliberately separate from how JSON is sent on the wire.
+
+Two implementations, one answer:
+
+* ``rfc8785`` (Trail of Bits), a complete pure-Python RFC 8785 implementation, is the reference.
+* ``orjson`` with sorted keys produces byte-identical output for the values orgbook signs: no
+  floats, integers within ±2^53, object keys in the Basic Multilingual Plane (where UTF-16 code
+  unit order equals code point order). A guard walks the value first and falls back to the
+  reference when any of those appear. The tests assert byte equality of both paths on published
+  vectors and on generated values.
+
+``loads_strict`` parses JSON the way JCS expects its input: duplicate object keys, NaN and
+Infinity literals and lone surrogates are rejected with a clear error instead of silently
+collapsing or passing through.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+import rfc8785
+
+from orgbook.errors import CanonicalizationError
+
+__all__ = ["canonicalize", "canonicalize_reference", "loads_strict"]
+
+_MAX_SAFE_INT = 2**53 - 1
+_ORJSON_OPTS = orjson.OPT_SORT_KEYS
+
+
+def _fast_path_safe(value: Any, depth: int = 0) -> bool:
+    """True when orjson's sorted output is exactly RFC 8785 for ``value``."""
+    if depth > 200:
+        return False
+    kind = type(value)
+    if kind is str:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            # Non-BMP characters sort differently under UTF-16 code units (JCS) than under code
+            # points (orjson); also catches lone surrogates for the reference path to reject.
+            if not key.isascii() and any(ord(c) > 0xD7FF for c in key):
+                return False
+            if not _fast_path_safe(item, depth + 1):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_fast_path_safe(item, depth + 1) for item in value)
+    if kind is int:
+        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+    return kind is bool or value is None
+
+
+def canonicalize_reference(value: Any) -> bytes:
+    """RFC 8785 bytes through the reference implementation only."""
+    try:
+        return bytes(rfc8785.dumps(value))
+    except rfc8785.IntegerDomainError as exc:
+        raise CanonicalizationError(
+            "integer outside the JSON-safe range ±(2^53-1) cannot be canonicalized"
+        ) from exc
+    except rfc8785.FloatDomainError as exc:
+        raise CanonicalizationError("NaN and Infinity have no JSON representation") from exc
+    except rfc8785.CanonicalizationError as exc:
+        raise CanonicalizationError(f"cannot canonicalize: {exc}") from exc
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise CanonicalizationError(f"cannot canonicalize: {exc}") from exc
+
+
+def canonicalize(value: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 bytes of a JSON value.
+
+    Raises :class:`CanonicalizationError` for values JCS cannot represent (NaN, ±Infinity,
+    integers beyond ±(2^53-1), lone surrogates, non-string keys, non-JSON types).
+    """
+    if _fast_path_safe(value):
+        try:
+            return orjson.dumps(value, option=_ORJSON_OPTS)
+        except (TypeError, orjson.JSONEncodeError):
+            pass  # lone surrogates and the like: let the reference produce the precise error
+    return canonicalize_reference(value)
+
+
+def _reject_constant(name: str) -> Any:
+    raise CanonicalizationError(f"{name} is not valid JSON (RFC 8259) and has no JCS form")
+
+
+def _pairs_no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in result:
+            raise CanonicalizationError(f"duplicate object key {key!r}")
+        result[key] = item
+    return result
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, Mapping):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """Parse JSON text strictly (I-JSON, RFC 7493): no duplicate keys, NaN or lone surrogates."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CanonicalizationError(f"JSON text is not UTF-8: {exc.reason}") from exc
+    else:
+        text = data
+    try:
+        value = json.loads(
+            text, object_pairs_hook=_pairs_no_duplicates, parse_constant=_reject_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise CanonicalizationError(
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    except RecursionError as exc:
+        raise CanonicalizationError("JSON nested too deeply") from exc
+    if _has_lone_surrogate(value):
+        raise CanonicalizationError("JSON text contains a lone surrogate escape")
+    return value

@@ -1,0 +1,132 @@
+"""Storage plumbing shared by the ledger, issuer and verifier: engines, the metadata, transactions.
+
+One SQLAlchemy ``MetaData`` holds every table (each module declares its own tables on it); the
+engine factory makes SQLite (WAL, foreign keys, ``BEGIN IMMEDIATE`` write transactions so
+writers serialise instead of failing on lock upgrade) and PostgreSQL engines that the same code
+runs on. No engine is created at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from orgbook.errors import ConfigurationError
+
+metadata = MetaData()
+
+DEFAULT_DATA_DIR = "./orgbook-data"
+
+
+def default_database_url(data_dir: str | os.PathLike[str] | None = None) -> str:
+    """The configured database URL: ``ORGBOOK_DATABASE_URL`` or a SQLite file in the data dir."""
+    url = os.environ.get("ORGBOOK_DATABASE_URL")
+    if url:
+        return url
+    directory = Path(data_dir or os.environ.get("ORGBOOK_DATA_DIR") or DEFAULT_DATA_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(directory / 'orgbook.sqlite3').resolve()}"
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+def is_postgres(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "postgresql"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide where transactions begin (pysqlite's own
+        # transaction handling would defer BEGIN and break BEGIN IMMEDIATE below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Every transaction takes the write lock up front: concurrent writers queue on
+        # busy_timeout rather than dead-locking on a shared->reserved upgrade.
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str | None = None, *, echo: bool = False, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (default: :func:`default_database_url`)."""
+    url = url or default_database_url()
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise ConfigurationError(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            echo=echo,
+            poolclass=kwargs.pop("poolclass", NullPool),
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **kwargs,
+        )
+        _sqlite_setup(engine)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, echo=echo, **kwargs)
+    raise ConfigurationError(f"unsupported database backend {backend!r} (use sqlite or postgresql)")
+
+
+def read_only(engine: Engine) -> Engine:
+    """A view of ``engine`` whose SQLite transactions start DEFERRED (readers never block)."""
+    return engine.execution_options(sqlite_begin="DEFERRED")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read transaction that takes no write lock on SQLite."""
+    with read_only(engine).connect() as conn, conn.begin():
+        yield conn
+
+
+def create_all(engine: Engine) -> None:
+    """Create every table declared on :data:`metadata` (imports the modules that declare them)."""
+    import_table_modules()
+    metadata.create_all(engine)
+
+
+def import_table_modules() -> None:
+    """Import every module that declares tables, so ``metadata`` is complete."""
+    import importlib
+
+    for name in TABLE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+TABLE_MODULES = (
+    "orgbook.ledger.store",
+    "orgbook.issuer.store",
+    "orgbook.verifier.search",
+    "orgbook.verifier.projections",
+)

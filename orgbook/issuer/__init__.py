@@ -1,0 +1,1 @@
+"""The issuer service: registry records in, signed credentials on the ledger out."""

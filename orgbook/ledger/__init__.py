@@ -1,0 +1,1 @@
+"""The ledger: an append-only, hash-chained RFC 9162 Merkle log with signed checkpoints."""

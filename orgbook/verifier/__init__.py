@@ -1,0 +1,1 @@
+"""The verifier: public search, organisation profiles, bundles and verification."""
