@@ -128,5 +128,4 @@ TABLE_MODULES = (
     "orgbook.ledger.store",
     "orgbook.issuer.store",
     "orgbook.verifier.search",
-    "orgbook.verifier.projections",
 )
