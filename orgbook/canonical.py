@@ -102,18 +102,35 @@ def _pairs_no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+MAX_DEPTH = 128
+
+
 def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, Mapping):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
+    """Also enforces :data:`MAX_DEPTH`. Iterative, so deep input cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+            continue
+        if depth >= MAX_DEPTH and isinstance(item, Mapping | list):
+            raise CanonicalizationError(f"JSON nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, Mapping):
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
     return False
+
+
+def _parse_float(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise CanonicalizationError(f"number {text[:40]} is out of the IEEE 754 double range")
+    return number
 
 
 def loads_strict(data: bytes | str) -> Any:
@@ -127,7 +144,10 @@ def loads_strict(data: bytes | str) -> Any:
         text = data
     try:
         value = json.loads(
-            text, object_pairs_hook=_pairs_no_duplicates, parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_pairs_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_parse_float,
         )
     except json.JSONDecodeError as exc:
         raise CanonicalizationError(
@@ -135,6 +155,8 @@ def loads_strict(data: bytes | str) -> Any:
         ) from exc
     except RecursionError as exc:
         raise CanonicalizationError("JSON nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise CanonicalizationError(f"unrepresentable JSON number: {exc}") from exc
     if _has_lone_surrogate(value):
         raise CanonicalizationError("JSON text contains a lone surrogate escape")
     return value

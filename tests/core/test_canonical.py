@@ -214,31 +214,21 @@ def test_generated_keys_sort_like_utf16(value: dict[str, int]) -> None:
     assert list(out) == sorted(value, key=lambda k: k.encode("utf-16-be"))
 
 
-# --- known defects in orgbook/canonical.py (reported; owned by canonical.py's author) ------------
-# Each is a strict xfail: it fails today and turns into an error as soon as canonical.py is fixed,
-# so the marker gets removed then.
+# --- regressions: loads_strict defects these tests caught (overflow to inf, int digit limit,
+# recursion in the surrogate walk) ------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG canonical.py: number overflow parses to ±inf")
 @pytest.mark.parametrize("text", ["1e400", "[-1e400]"])
 def test_loads_strict_rejects_overflowing_numbers(text: str) -> None:
     with pytest.raises(CanonicalizationError):
         loads_strict(text)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=ValueError, reason="BUG canonical.py: int digit limit escapes as ValueError"
-)
 def test_loads_strict_wraps_huge_integer_literal() -> None:
     with pytest.raises(CanonicalizationError):
         loads_strict("1" * 5000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="BUG canonical.py: _has_lone_surrogate recursion overflows after json.loads succeeded",
-)
 def test_loads_strict_deep_nesting_is_a_canonicalization_error() -> None:
     depth = 600  # parses fine (C scanner); the Python walk needs ~2 frames per level
     with pytest.raises(CanonicalizationError):
