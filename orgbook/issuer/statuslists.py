@@ -1,0 +1,168 @@
+"""The issuer's Bitstring Status Lists in storage: allocating indices, flipping bits, serving them.
+
+Every credential gets one index ``i`` shared by two lists, ``revocation`` and ``suspension``:
+list number ``i // LIST_SIZE``, position ``i % LIST_SIZE``. Bits are stored raw (16 KiB per
+list of 131,072 entries, index 0 the left-most bit as the spec says) and encoded and signed as a
+``BitstringStatusListCredential`` when asked for, cached until the bits change.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from orgbook.canonical import canonicalize, loads_strict
+from orgbook.errors import NotFound
+from orgbook.issuer.store import issuers, status_lists
+
+__all__ = ["LIST_SIZE", "PURPOSES", "allocate", "entries", "list_url", "set_bits", "signed_list"]
+
+LIST_SIZE = 131_072
+PURPOSES = ("revocation", "suspension")
+
+
+def list_url(public_url: str, issuer_id: str, purpose: str, number: int) -> str:
+    return f"{public_url.rstrip('/')}/issuers/{issuer_id}/status/{purpose}/{number}"
+
+
+def entries(public_url: str, issuer_id: str, index: int) -> list[dict[str, Any]]:
+    """The two ``BitstringStatusListEntry`` objects for status index ``index``."""
+    from orgbook.statuslist import status_entry
+
+    number, position = divmod(index, LIST_SIZE)
+    return [
+        status_entry(list_url(public_url, issuer_id, purpose, number), position, purpose)
+        for purpose in PURPOSES
+    ]
+
+
+def allocate(conn: Connection, issuer_id: str, count: int) -> int:
+    """Reserve ``count`` consecutive status indices; returns the first."""
+    first = conn.execute(
+        select(issuers.c.next_status_index).where(issuers.c.id == issuer_id)
+    ).scalar_one()
+    if count:
+        conn.execute(
+            update(issuers).where(issuers.c.id == issuer_id).values(next_status_index=first + count)
+        )
+    return int(first)
+
+
+def set_bits(
+    conn: Connection, issuer_id: str, purpose: str, indices: Iterable[int], value: bool
+) -> None:
+    """Set (or clear) the bits of ``indices`` in the issuer's ``purpose`` lists."""
+    by_list: dict[int, list[int]] = defaultdict(list)
+    for index in indices:
+        number, position = divmod(index, LIST_SIZE)
+        by_list[number].append(position)
+    for number, positions in by_list.items():
+        key = (
+            status_lists.c.issuer_id == issuer_id,
+            status_lists.c.purpose == purpose,
+            status_lists.c.list_number == number,
+        )
+        row = conn.execute(select(status_lists.c.bits, status_lists.c.version).where(*key)).first()
+        bits = bytearray(row.bits) if row else bytearray(LIST_SIZE // 8)
+        for position in positions:
+            mask = 0x80 >> (position % 8)
+            if value:
+                bits[position // 8] |= mask
+            else:
+                bits[position // 8] &= ~mask & 0xFF
+        if row is None:
+            conn.execute(
+                status_lists.insert().values(
+                    issuer_id=issuer_id,
+                    purpose=purpose,
+                    list_number=number,
+                    bits=bytes(bits),
+                    version=1,
+                )
+            )
+        else:
+            conn.execute(
+                update(status_lists).where(*key).values(bits=bytes(bits), version=row.version + 1)
+            )
+
+
+def bit(conn: Connection, issuer_id: str, purpose: str, index: int) -> bool:
+    number, position = divmod(index, LIST_SIZE)
+    row = conn.execute(
+        select(status_lists.c.bits).where(
+            status_lists.c.issuer_id == issuer_id,
+            status_lists.c.purpose == purpose,
+            status_lists.c.list_number == number,
+        )
+    ).first()
+    if row is None:
+        return False
+    return bool(row.bits[position // 8] & (0x80 >> (position % 8)))
+
+
+def signed_list(
+    conn: Connection,
+    *,
+    issuer_id: str,
+    purpose: str,
+    number: int,
+    public_url: str,
+    passphrase: bytes,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The signed status list credential for one list, re-signed only when its bits changed."""
+    from orgbook.credentials import sign_credential
+    from orgbook.issuer.keys import IssuerKeys, get_issuer
+    from orgbook.statuslist import StatusList, build_status_list_credential
+
+    if purpose not in PURPOSES:
+        raise NotFound(f"no status purpose {purpose!r}", field="purpose")
+    issuer = get_issuer(conn, issuer_id)
+    allocated = conn.execute(
+        select(issuers.c.next_status_index).where(issuers.c.id == issuer_id)
+    ).scalar_one()
+    if number < 0 or number * LIST_SIZE >= max(allocated, 1):
+        raise NotFound(f"issuer {issuer_id!r} has no {purpose} list {number}", field="number")
+    key = (
+        status_lists.c.issuer_id == issuer_id,
+        status_lists.c.purpose == purpose,
+        status_lists.c.list_number == number,
+    )
+    row = conn.execute(select(status_lists).where(*key)).first()
+    if row is not None and row.signed is not None and row.signed_version == row.version:
+        cached: dict[str, Any] = loads_strict(bytes(row.signed))
+        return cached
+    bits = bytes(row.bits) if row else bytes(LIST_SIZE // 8)
+    status_list = StatusList.from_bytes(bits)
+    at = (now or datetime.now(UTC)).astimezone(UTC)
+    unsigned = build_status_list_credential(
+        list_id=list_url(public_url, issuer_id, purpose, number),
+        issuer=issuer.did,
+        purpose=purpose,
+        status_list=status_list,
+        valid_from=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    key_id, signer = IssuerKeys.active(conn, issuer_id, passphrase)
+    signed = sign_credential(unsigned, signer, verification_method=key_id, created=at)
+    document = canonicalize(signed)
+    if row is None:
+        conn.execute(
+            status_lists.insert().values(
+                issuer_id=issuer_id,
+                purpose=purpose,
+                list_number=number,
+                bits=bits,
+                version=0,
+                signed=document,
+                signed_version=0,
+            )
+        )
+    else:
+        conn.execute(
+            update(status_lists).where(*key).values(signed=document, signed_version=row.version)
+        )
+    return signed
