@@ -95,10 +95,10 @@ def _valid_name(name: object) -> bool:
 
 def _b64decode(text: str) -> bytes | None:
     """Standard padded base64 (RFC 4648 §4), or None. Rejects whitespace and stray padding."""
-    if _BASE64.fullmatch(text) is None:
+    if len(text) % 4 or _BASE64.fullmatch(text) is None:
         return None
     try:
-        return base64.b64decode(text, validate=True)
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         return None
 
