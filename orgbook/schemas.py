@@ -46,6 +46,7 @@ __all__ = [
     "parse_date_time",
     "schema_by_id",
     "schemas_dir",
+    "stable_schema_id",
     "validate_against",
     "validate_credential",
     "validate_data_model",
@@ -209,7 +210,7 @@ def _credential_schema_ids(credential: Any) -> list[str]:
     return [e["id"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("id"), str)]
 
 
-def _stable_id(schema_id: str, schema_base: str) -> str:
+def stable_schema_id(schema_id: str, schema_base: str = DEFAULT_SCHEMA_BASE) -> str:
     """Map a deployment's schema URL back to the stable ``$id`` (ORGBOOK_SCHEMA_BASE)."""
     base = schema_base.rstrip("/") + "/"
     if schema_id.startswith(base):
@@ -233,7 +234,7 @@ def validate_credential(
         return [SchemaProblem("/credentialSchema", "no credentialSchema with an id")]
     problems: list[SchemaProblem] = []
     for schema_id in ids:
-        stable = _stable_id(schema_id, schema_base)
+        stable = stable_schema_id(schema_id, schema_base)
         if stable not in _catalogue().by_id:
             problems.append(SchemaProblem("/credentialSchema", f"unknown schema {schema_id}"))
             continue
