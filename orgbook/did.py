@@ -182,7 +182,7 @@ def url_to_did_web(url: str) -> str:
     path = parts.path
     if path.endswith("/did.json"):
         path = path[: -len("/did.json")]
-    stripped = path.strip("/")
+    stripped = path.removeprefix("/").removesuffix("/")
     segments = stripped.split("/") if stripped else []
     if "" in segments:
         raise BadInput(f"empty path segment in {url!r}")
