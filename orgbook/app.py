@@ -1,0 +1,163 @@
+"""``create_app(settings)``: the one FastAPI application (issuer API, verifier API, web page).
+
+This module only assembles: settings, the engine (made here unless given), the rate limiter,
+middleware, the problem+json handlers, the health router and each area's router. Areas expose
+``router(settings) -> APIRouter`` (or ``install(app, settings)``) in the modules listed in
+:data:`ROUTER_MODULES`; a module not written yet is skipped. Nothing happens at import time.
+
+Responses: no ``default_response_class`` is set on purpose. With a declared return type FastAPI
+serialises through pydantic's Rust core straight to bytes (its fast path, ~2× an untyped dict);
+``ORJSONResponse`` is deprecated in this FastAPI and would turn that path off.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from orgbook import __version__
+from orgbook.config import Settings, get_settings
+from orgbook.db import create_all, make_engine
+from orgbook.http import health
+from orgbook.http.middleware import (
+    BodyLimitMiddleware,
+    PathCORSMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
+from orgbook.http.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
+from orgbook.http.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+ROUTER_MODULES = (
+    "orgbook.verifier.api",
+    "orgbook.issuer.api",
+    "orgbook.verifier.web",
+    "orgbook.verifier.ledger_api",
+)
+"""Modules that expose ``router(settings) -> APIRouter`` or ``install(app, settings)``."""
+
+DESCRIPTION = """\
+A verifiable organisation credential registry. Registries issue W3C Verifiable Credentials 2.0
+(Data Integrity `eddsa-jcs-2022`) about the organisations they register; every issuance and
+revocation is appended to an RFC 9162 Merkle ledger with signed checkpoints; anyone can search
+organisations, download a credential or a bundle and verify it without trusting this server.
+
+Conventions (see `docs/api.md`): everything is under `/api/v1`; errors are RFC 9457
+`application/problem+json`; every response carries `X-Request-ID`; public endpoints are
+rate-limited per client (`RateLimit-Limit`, `RateLimit-Remaining`, 429 with `Retry-After`);
+immutable resources have strong `ETag`s and answer `If-None-Match` with 304; the issuer API
+(`/api/v1/issuer/…`) needs `Authorization: Bearer <key>`.
+"""
+
+OPENAPI_TAGS: list[dict[str, Any]] = [
+    {"name": "organisations", "description": "Search organisations; an organisation's profile."},
+    {"name": "credentials", "description": "Credentials and bundles (credential + proof)."},
+    {"name": "verify", "description": "Verify a credential or a bundle: a report per check."},
+    {"name": "ledger", "description": "The append-only ledger: checkpoint, entries, proofs."},
+    {"name": "issuers", "description": "Trusted issuers, their DID documents, status lists."},
+    {"name": "issuer", "description": "The authenticated issuer API (ingest, revoke, keys)."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+
+def include_area_routers(app: FastAPI, settings: Settings) -> list[str]:
+    """Include the router of every area module that exists; return the modules included."""
+    included: list[str] = []
+    for name in ROUTER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        if hasattr(module, "install"):
+            module.install(app, settings)
+        else:
+            app.include_router(module.router(settings), responses=PROBLEM_RESPONSES)
+        included.append(name)
+    return included
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """Add the ``Problem`` schema that the problem+json responses refer to."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """The orgbook application for ``settings`` (default: from the environment).
+
+    ``engine`` is used as given (and left open at shutdown); otherwise one is made from
+    ``settings.database_url`` and disposed of at shutdown. Tables are created at start-up.
+    """
+    settings = settings or get_settings()
+    owns_engine = engine is None
+    app_engine = engine if engine is not None else make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(create_all, app_engine)  # until migrations replace it
+        try:
+            yield
+        finally:
+            if owns_engine:
+                app_engine.dispose()
+
+    app = FastAPI(
+        title="orgbook",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=OPENAPI_TAGS,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = app_engine
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
+
+    install_problem_handlers(app)
+    # add_middleware wraps: the last added runs first.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        PathCORSMiddleware,
+        public_origins=settings.cors_origins,
+        issuer_origins=settings.issuer_cors_origins,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+
+    app.include_router(health.router())
+    app.state.area_modules = include_area_routers(app, settings)
+    _install_openapi(app)
+    return app
+
+
+__all__ = ["OPENAPI_TAGS", "ROUTER_MODULES", "create_app", "include_area_routers"]

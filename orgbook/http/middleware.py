@@ -1,0 +1,320 @@
+"""Pure ASGI middleware of the application shell (no ``BaseHTTPMiddleware``: it costs a task).
+
+- :class:`RequestContextMiddleware`: the request id (``X-Request-ID`` kept when sane, generated
+  otherwise, echoed, bound to log records), headers queued by dependencies (rate-limit state),
+  an optional access log line, and the last line of defence: an exception that escapes
+  everything else becomes a 500 problem+json with the request id, logged once with its traceback.
+- :class:`BodyLimitMiddleware`: a declared ``Content-Length`` over the limit gets 413 before a
+  byte is read; a streamed body is counted and cut off at the limit, also with 413.
+- :class:`SecurityHeadersMiddleware`: ``nosniff`` everywhere; CSP, frame and referrer policies
+  for HTML pages.
+- :class:`PathCORSMiddleware`: Starlette's ``CORSMiddleware`` for public paths only; issuer paths
+  (``/api/v1/issuer/…``) get their own, closed by default.
+
+Order (outermost first): request context, security headers, CORS, body limit, then FastAPI's
+exception handling and the routes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orgbook.errors import PayloadTooLarge
+from orgbook.http.problems import REQUEST_ID_SCOPE_KEY, ProblemResponse, internal_error_body
+from orgbook.logging import request_id_var
+
+REQUEST_ID_HEADER = "X-Request-ID"
+RESPONSE_HEADERS_SCOPE_KEY = "orgbook.response_headers"
+"""Scope key: a list of ``(name, value)`` byte pairs that the response will carry."""
+
+_SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:+/=-]{1,128}$")
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("orgbook.access")
+
+ISSUER_PREFIX = "/api/v1/issuer"
+PUBLIC_CORS_PREFIXES = ("/api/v1/", "/.well-known/", "/schemas/", "/openapi.json")
+"""Paths a browser on another origin may read: the public API and what verifiers fetch."""
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def add_response_header(scope: Scope, name: str, value: str) -> None:
+    """Queue a header for this request's response (whatever response the route produces)."""
+    queued: list[tuple[bytes, bytes]] = scope.setdefault(RESPONSE_HEADERS_SCOPE_KEY, [])
+    queued.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, access_log: bool = False) -> None:
+        self.app = app
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        rid = given.decode("ascii") if given and _SANE_REQUEST_ID.match(given) else None
+        rid = rid or new_request_id()
+        scope[REQUEST_ID_SCOPE_KEY] = rid
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_context(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = rid
+                for name, value in scope.get(RESPONSE_HEADERS_SCOPE_KEY, ()):
+                    headers.raw.append((name, value))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_context)
+        except Exception as exc:
+            log.error("unhandled %s", type(exc).__name__, exc_info=exc)
+            if status:
+                raise  # the response has started: nothing better to do than to break it
+            response = ProblemResponse(internal_error_body(rid), status_code=500)
+            await response(scope, receive, send_with_context)
+        finally:
+            if self.access_log:
+                access_log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    },
+                )
+            request_id_var.reset(token)
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > limit
+            except ValueError:
+                too_big = False  # the server rejects malformed framing itself
+            if too_big:
+                await self._reject(scope, receive, send)
+                return
+
+        received = 0
+        exceeded = False
+        response_started = False
+
+        async def receive_limited() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise PayloadTooLarge(self._detail())
+            return message
+
+        async def send_checked(message: Message) -> None:
+            nonlocal response_started
+            if exceeded and not response_started:
+                # Whatever the route made of the cut-off body (FastAPI answers 400 "error
+                # parsing the body"), the answer is 413.
+                if message["type"] == "http.response.start":
+                    response_started = True
+                    await self._reject(scope, receive, send)
+                return
+            if exceeded:
+                return
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive_limited, send_checked)
+        except PayloadTooLarge:
+            if response_started:
+                raise
+            await self._reject(scope, receive, send)
+
+    def _detail(self) -> str:
+        return f"The request body is larger than {self.max_body_bytes} bytes."
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = PayloadTooLarge(self._detail()).problem(instance=scope.get("path"))
+        rid = scope.get(REQUEST_ID_SCOPE_KEY)
+        if rid:
+            body["request_id"] = rid
+        response = ProblemResponse(body, status_code=413, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+HTML_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        b"form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+"""Swagger UI and ReDoc load scripts from a CDN and inline: no CSP for them."""
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                ctype = headers.get("content-type", "")
+                if ctype.startswith("text/html") and scope["path"] not in DOCS_PATHS:
+                    present = {k.lower() for k in headers}
+                    for name, value in HTML_SECURITY_HEADERS:
+                        if name.decode() not in present:
+                            headers.raw.append((name, value))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+PUBLIC_CORS_HEADERS = ("Content-Type", "If-None-Match", "X-Request-ID")
+EXPOSED_HEADERS = (
+    "ETag",
+    "Link",
+    "Location",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "Retry-After",
+    "X-Request-ID",
+)
+
+
+def is_issuer_path(path: str) -> bool:
+    return path == ISSUER_PREFIX or path.startswith(ISSUER_PREFIX + "/")
+
+
+def is_public_cors_path(path: str) -> bool:
+    return path.startswith(PUBLIC_CORS_PREFIXES) and not is_issuer_path(path)
+
+
+class PathCORSMiddleware:
+    """CORS by path: public paths open to ``public_origins``, issuer paths to ``issuer_origins``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        public_origins: Iterable[str] = ("*",),
+        issuer_origins: Iterable[str] = (),
+    ) -> None:
+        self.app = app
+        public = tuple(public_origins)
+        issuer = tuple(issuer_origins)
+        if "*" in issuer:
+            raise ValueError("the issuer API must not be CORS-open to every origin")
+        self.public: ASGIApp = (
+            CORSMiddleware(
+                app,
+                allow_origins=public,
+                allow_methods=("GET", "HEAD", "POST", "OPTIONS"),
+                allow_headers=PUBLIC_CORS_HEADERS,
+                expose_headers=EXPOSED_HEADERS,
+                max_age=86400,
+            )
+            if public
+            else app
+        )
+        self.issuer: ASGIApp = (
+            CORSMiddleware(
+                app,
+                allow_origins=issuer,
+                allow_methods=("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+                allow_headers=(*PUBLIC_CORS_HEADERS, "Authorization", "Idempotency-Key"),
+                expose_headers=EXPOSED_HEADERS,
+                max_age=600,
+            )
+            if issuer
+            else app
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if is_issuer_path(path):
+                await self.issuer(scope, receive, send)
+                return
+            if path.startswith(PUBLIC_CORS_PREFIXES):
+                await self.public(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def response_headers(scope: MutableMapping[str, Any]) -> list[tuple[bytes, bytes]]:
+    """The headers queued with :func:`add_response_header` so far."""
+    return list(scope.get(RESPONSE_HEADERS_SCOPE_KEY, ()))
+
+
+__all__ = [
+    "DOCS_PATHS",
+    "EXPOSED_HEADERS",
+    "ISSUER_PREFIX",
+    "PUBLIC_CORS_PREFIXES",
+    "REQUEST_ID_HEADER",
+    "BodyLimitMiddleware",
+    "PathCORSMiddleware",
+    "RequestContextMiddleware",
+    "SecurityHeadersMiddleware",
+    "add_response_header",
+    "is_issuer_path",
+    "is_public_cors_path",
+    "new_request_id",
+    "response_headers",
+]
