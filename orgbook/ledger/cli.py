@@ -1,0 +1,216 @@
+"""``orgbook ledger audit|checkpoint|replay|info``: the ledger's command-line adapter.
+
+Where things live: the database from ``--db`` (default ``orgbook.db.default_database_url``), the
+ledger's sealed signing key ``<data-dir>/ledger.key`` and its public verifier key
+``<data-dir>/ledger.vkey`` (``--data-dir``, default ``ORGBOOK_DATA_DIR`` or ``./orgbook-data``).
+The origin is the one recorded in the database by the first checkpoint, else the vkey's name,
+else ``--origin``/the default.
+
+Exit codes (``orgbook.cli``): 0 success, 1 a failed audit, 2 unusable input or configuration.
+This module parses arguments and prints; the work is in ``store`` and ``audit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from orgbook.db import DEFAULT_DATA_DIR, create_all, default_database_url, make_engine, reading
+from orgbook.keystore import passphrase_from_env
+from orgbook.ledger.audit import audit
+from orgbook.ledger.keys import DEFAULT_ORIGIN, load_ledger_verifier, load_or_create_ledger_key
+from orgbook.ledger.note import NoteVerifier
+from orgbook.ledger.store import Ledger, stored_origin
+
+__all__ = ["register"]
+
+PROJECTIONS_MODULE = "orgbook.issuer.projections"
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir or os.environ.get("ORGBOOK_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    engine = make_engine(args.db or default_database_url(_data_dir(args)))
+    create_all(engine)
+    return engine
+
+
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read transaction seeing one snapshot on either backend (no write lock on SQLite)."""
+    if engine.dialect.name == "postgresql":
+        conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        with conn, conn.begin():
+            yield conn
+    else:
+        with reading(engine) as conn:
+            yield conn
+
+
+def _verifiers(args: argparse.Namespace) -> list[NoteVerifier]:
+    found = [NoteVerifier.from_vkey(v) for v in args.vkey or ()]
+    local = load_ledger_verifier(_data_dir(args))
+    if local is not None:
+        found.append(local)
+    return found
+
+
+def _origin(args: argparse.Namespace, conn: Connection, verifiers: list[NoteVerifier]) -> str:
+    origin = stored_origin(conn)
+    if origin:
+        return origin
+    if args.origin:
+        return str(args.origin)
+    return verifiers[-1].name if verifiers else DEFAULT_ORIGIN
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    verifiers = _verifiers(args)
+    started = time.monotonic()
+    last = [started]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 2.0:
+            last[0] = now
+            rate = done / max(now - started, 1e-9)
+            print(f"audit: {done}/{total} entries ({rate:,.0f}/s)", file=sys.stderr, flush=True)
+
+    try:
+        with _snapshot(engine) as conn:
+            ledger = Ledger(origin=_origin(args, conn, verifiers), verifiers=verifiers)
+            report = audit(conn, ledger, verifiers, progress=progress)
+    finally:
+        engine.dispose()
+    print(report.summary())
+    if not report.ok:
+        return 1
+    if not report.checked_checkpoint and report.checkpoints:
+        print("warning: no ledger.vkey found, checkpoint signatures unchecked", file=sys.stderr)
+    return 0
+
+
+def _cmd_checkpoint(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        verifiers = _verifiers(args)
+        with _snapshot(engine) as conn:
+            origin = _origin(args, conn, verifiers)
+            reader = Ledger(origin=origin, verifiers=verifiers)
+            size = reader.size(conn)
+            latest = reader.checkpoint_at(conn, size)
+        if latest is None or args.force_sign:
+            # The ledger grew (or was never checkpointed): that takes the signing key.
+            signer = load_or_create_ledger_key(_data_dir(args), origin, passphrase_from_env())
+            ledger = Ledger(origin=origin, signer=signer, verifiers=verifiers)
+            with engine.begin() as conn:
+                latest = ledger.sign_checkpoint(conn)
+    finally:
+        engine.dispose()
+    sys.stdout.write(latest)
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        verifiers = _verifiers(args)
+        with _snapshot(engine) as conn:
+            origin = _origin(args, conn, verifiers)
+            ledger = Ledger(origin=origin, verifiers=verifiers)
+            size = ledger.size(conn)
+            root = ledger.root(conn)
+            latest = ledger.latest_checkpoint(conn)
+            signed = "none"
+            if latest is not None:
+                signed = latest.split("\n", 2)[1]
+    finally:
+        engine.dispose()
+    print(f"origin: {origin}")
+    print(f"size: {size}")
+    print(f"root: {root.hex()}")
+    print(f"latest checkpoint size: {signed}")
+    print(f"vkey: {verifiers[-1].vkey() if verifiers else 'none (no ledger.vkey yet)'}")
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    # Projections (profiles, search, status lists) belong to the issuer module; this command
+    # only hands it the ledger. Until that module provides replay() there is nothing to rebuild.
+    hook: Callable[[Connection, Ledger], object] | None = None
+    try:
+        hook = getattr(importlib.import_module(PROJECTIONS_MODULE), "replay", None)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (PROJECTIONS_MODULE, "orgbook.issuer"):
+            raise
+    if hook is None:
+        print(
+            f"orgbook: projections are rebuilt by the issuer module ({PROJECTIONS_MODULE}"
+            ".replay), which is not available",
+            file=sys.stderr,
+        )
+        return 2
+    replay = hook
+    engine = _engine(args)
+    try:
+        verifiers = _verifiers(args)
+        with engine.begin() as conn:
+            ledger = Ledger(origin=_origin(args, conn, verifiers), verifiers=verifiers)
+            result = replay(conn, ledger)
+    finally:
+        engine.dispose()
+    if result is not None:
+        print(result)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``orgbook ledger …`` to the ``orgbook`` command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="URL", help="database URL (default: ORGBOOK_DATABASE_URL)")
+    common.add_argument(
+        "--data-dir", metavar="DIR", help="data directory (default: ORGBOOK_DATA_DIR)"
+    )
+    common.add_argument(
+        "--origin", help=f"ledger origin when the database has none yet ({DEFAULT_ORIGIN})"
+    )
+    common.add_argument(
+        "--vkey",
+        action="append",
+        metavar="VKEY",
+        help="an extra trusted ledger verifier key (name+hash+base64); repeatable",
+    )
+    ledger = subparsers.add_parser("ledger", help="the append-only ledger: audit, checkpoints")
+    commands = ledger.add_subparsers(dest="ledger_command", metavar="COMMAND")
+    commands.required = True
+    p = commands.add_parser(
+        "audit", parents=[common], help="re-derive every entry, hash and checkpoint"
+    )
+    p.set_defaults(func=_cmd_audit)
+    p = commands.add_parser(
+        "checkpoint",
+        parents=[common],
+        help="print the signed checkpoint (signing a new one if the ledger grew)",
+    )
+    p.add_argument(
+        "--force-sign", action="store_true", help="always go through signing (needs the key)"
+    )
+    p.set_defaults(func=_cmd_checkpoint)
+    p = commands.add_parser("info", parents=[common], help="size, root, origin and verifier key")
+    p.set_defaults(func=_cmd_info)
+    p = commands.add_parser(
+        "replay", parents=[common], help="rebuild the projections from the ledger"
+    )
+    p.set_defaults(func=_cmd_replay)

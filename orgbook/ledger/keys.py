@@ -1,0 +1,85 @@
+"""The ledger's own checkpoint-signing key, kept in the data directory and sealed at rest.
+
+``<data-dir>/ledger.key`` holds the Ed25519 seed as encrypted PKCS#8 (``orgbook.keystore``),
+created with mode 0600 and never written in clear; ``<data-dir>/ledger.vkey`` holds the public
+C2SP verifier key string (``origin+keyhash+base64``), which is what verifiers are given. The key
+name is the ledger's origin, as tlog-checkpoint expects.
+
+This module must not know about the database; the passphrase is a parameter.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from orgbook.crypto import Ed25519Signer
+from orgbook.errors import BadInput, ConfigurationError
+from orgbook.keystore import seal_seed, unseal_seed
+from orgbook.ledger.note import NoteSigner, NoteVerifier
+
+__all__ = [
+    "DEFAULT_ORIGIN",
+    "KEY_FILE",
+    "VKEY_FILE",
+    "load_ledger_verifier",
+    "load_or_create_ledger_key",
+]
+
+DEFAULT_ORIGIN = "orgbook.example/ledger"
+"""A schema-less, URL-like log name, as C2SP tlog-checkpoint recommends for origins."""
+
+KEY_FILE = "ledger.key"
+VKEY_FILE = "ledger.vkey"
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` with ``mode`` from the start (never briefly world-readable)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(path, mode)  # in case a umask narrowed or widened it
+
+
+def load_ledger_verifier(data_dir: Path) -> NoteVerifier | None:
+    """The verifier key in ``<data_dir>/ledger.vkey``, or None when there is none yet."""
+    path = Path(data_dir) / VKEY_FILE
+    if not path.exists():
+        return None
+    try:
+        return NoteVerifier.from_vkey(path.read_text("utf-8").strip())
+    except BadInput as exc:
+        raise ConfigurationError(f"{path} is not a signed-note verifier key: {exc.detail}") from exc
+
+
+def load_or_create_ledger_key(data_dir: Path, origin: str, passphrase: bytes) -> NoteSigner:
+    """The ledger's signing key: unsealed from ``ledger.key``, or created on first use."""
+    directory = Path(data_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    key_path = directory / KEY_FILE
+    vkey_path = directory / VKEY_FILE
+    if key_path.exists():
+        seed = unseal_seed(key_path.read_bytes(), passphrase)
+        signer = NoteSigner(origin, Ed25519Signer.from_seed(seed))
+        existing = load_ledger_verifier(directory)
+        if existing is None:
+            _write_new(vkey_path, (signer.vkey() + "\n").encode("utf-8"), 0o644)
+        elif existing.vkey() != signer.vkey():
+            raise ConfigurationError(
+                f"{key_path} does not match {vkey_path} "
+                f"(published {existing.name!r}, asked for origin {origin!r})"
+            )
+        return signer
+    if vkey_path.exists():
+        raise ConfigurationError(
+            f"{vkey_path} exists but its private key {key_path} is missing: refusing to replace "
+            "a published ledger key"
+        )
+    key = Ed25519Signer.generate()
+    signer = NoteSigner(origin, key)  # validates the origin as a key name first
+    _write_new(key_path, seal_seed(key.seed, passphrase), 0o600)
+    _write_new(vkey_path, (signer.vkey() + "\n").encode("utf-8"), 0o644)
+    return signer
