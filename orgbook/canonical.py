@@ -55,7 +55,7 @@ def _fast_path_safe(value: Any, depth: int = 0) -> bool:
     if kind is list or kind is tuple:
         return all(_fast_path_safe(item, depth + 1) for item in value)
     if kind is int:
-        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
     return kind is bool or value is None
 
 

@@ -71,7 +71,7 @@ class Ed25519Signer:
 
 
 def verify_ed25519(public_key: bytes, signature: bytes, message: bytes) -> bool:
-    """True when ``signature`` is a valid Ed25519 signature; False for anything else, never raises."""
+    """True when ``signature`` is a valid Ed25519 signature; False otherwise. Never raises."""
     if (
         not isinstance(public_key, bytes | bytearray)
         or not isinstance(signature, bytes | bytearray)

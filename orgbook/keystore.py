@@ -17,7 +17,7 @@ from orgbook.errors import ConfigurationError, VerificationError
 
 __all__ = ["PASSPHRASE_ENV", "passphrase_from_env", "seal_seed", "unseal_seed"]
 
-PASSPHRASE_ENV = "ORGBOOK_KEY_PASSPHRASE"
+PASSPHRASE_ENV = "ORGBOOK_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 MIN_PASSPHRASE = 12
 
 
@@ -26,7 +26,7 @@ def passphrase_from_env() -> bytes:
     value = os.environ.get(PASSPHRASE_ENV)
     if not value:
         raise ConfigurationError(
-            f"{PASSPHRASE_ENV} is not set: private keys are sealed with it and never stored in clear"
+            f"{PASSPHRASE_ENV} is not set: private keys are sealed with it, never stored in clear"
         )
     if len(value) < MIN_PASSPHRASE:
         raise ConfigurationError(f"{PASSPHRASE_ENV} must be at least {MIN_PASSPHRASE} characters")
@@ -51,7 +51,9 @@ def unseal_seed(pem: bytes, passphrase: bytes) -> bytes:
         key = serialization.load_pem_private_key(pem, password=passphrase)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         # One message for every failure: wrong passphrase and corrupt file look the same.
-        raise VerificationError("cannot unseal the private key (wrong passphrase or damaged key)") from exc
+        raise VerificationError(
+            "cannot unseal the private key (wrong passphrase or damaged key)"
+        ) from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise VerificationError("the sealed key is not an Ed25519 key")
     return key.private_bytes(

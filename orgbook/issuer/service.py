@@ -337,6 +337,8 @@ class Issuance:
             issuer=issuer.did,
             issuer_name=issuer.name,
             subject=draft.subject,
+            subject_jurisdiction=record.jurisdiction,
+            subject_number=record.registration_number,
             credential_id=cid,
             valid_from=_rfc3339(draft.effective),
             status_entries=statuslists.entries(self.public_url, issuer.id, status_index),

@@ -1,0 +1,121 @@
+"""Wiring: settings → engine, ledger (with its key) and the issuance service.
+
+The one place that knows how the pieces of a running registry fit together, used by the CLI, the
+HTTP application and the tests. Nothing happens at import time; ``open_registry`` does the work.
+
+A verifier replica needs no private key: ``open_registry(settings, signing=False)`` opens the
+ledger with its public verifier key only (``<data-dir>/ledger.vkey`` or ``ORGBOOK_LEDGER_VKEY``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from orgbook.config import Settings
+from orgbook.db import create_all, make_engine
+from orgbook.errors import ConfigurationError
+from orgbook.keystore import MIN_PASSPHRASE, PASSPHRASE_ENV, passphrase_from_env
+from orgbook.ledger.keys import load_ledger_verifier, load_or_create_ledger_key
+from orgbook.ledger.note import NoteVerifier
+from orgbook.ledger.store import Ledger
+
+__all__ = ["Registry", "demo_passphrase", "open_registry", "resolve_passphrase"]
+
+DEMO_PASSPHRASE_FILE = "demo-passphrase"  # noqa: S105 - a file name
+
+
+@dataclass(slots=True)
+class Registry:
+    settings: Settings
+    engine: Engine
+    ledger: Ledger
+    passphrase: bytes | None
+
+    def issuance(self) -> object:
+        from orgbook.issuer.service import Issuance
+
+        if self.passphrase is None:
+            raise ConfigurationError("this registry was opened without signing keys")
+        return Issuance(
+            self.engine,
+            self.ledger,
+            passphrase=self.passphrase,
+            public_url=self.settings.public_url,
+            schema_base=self.settings.schema_base,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def demo_passphrase(data_dir: Path) -> bytes:
+    """A random passphrase kept in the data directory: for ``orgbook demo`` only."""
+    path = Path(data_dir) / DEMO_PASSPHRASE_FILE
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, value + b"\n")
+    finally:
+        os.close(fd)
+    return value
+
+
+def resolve_passphrase(settings: Settings, *, prompt: bool = True) -> bytes:
+    """``ORGBOOK_KEY_PASSPHRASE``, else the demo passphrase file, else a prompt on a terminal."""
+    if os.environ.get(PASSPHRASE_ENV):
+        return passphrase_from_env()
+    demo_file = Path(settings.data_dir) / DEMO_PASSPHRASE_FILE
+    if demo_file.exists():
+        return demo_file.read_bytes().strip()
+    if prompt and sys.stdin.isatty():
+        value = getpass.getpass("Key passphrase: ").encode("utf-8")
+        if len(value) < MIN_PASSPHRASE:
+            raise ConfigurationError(f"the passphrase must be at least {MIN_PASSPHRASE} characters")
+        return value
+    raise ConfigurationError(
+        f"{PASSPHRASE_ENV} is not set: private keys are sealed with it and never stored in clear"
+    )
+
+
+def ledger_verifiers(settings: Settings) -> list[NoteVerifier]:
+    keys: list[NoteVerifier] = []
+    env = os.environ.get("ORGBOOK_LEDGER_VKEY")
+    if env:
+        keys.append(NoteVerifier.from_vkey(env.strip()))
+    stored = load_ledger_verifier(Path(settings.data_dir))
+    if stored is not None and all(k.vkey() != stored.vkey() for k in keys):
+        keys.append(stored)
+    return keys
+
+
+def open_registry(
+    settings: Settings,
+    *,
+    signing: bool = True,
+    passphrase: bytes | None = None,
+    engine: Engine | None = None,
+    create: bool = True,
+) -> Registry:
+    """Open (and on first use create) the registry that ``settings`` describe."""
+    engine = engine or make_engine(settings.database_url)
+    if create:
+        create_all(engine)
+    if signing:
+        passphrase = passphrase or resolve_passphrase(settings)
+        signer = load_or_create_ledger_key(
+            Path(settings.data_dir), settings.ledger_origin, passphrase
+        )
+        ledger = Ledger(origin=settings.ledger_origin, signer=signer)
+    else:
+        ledger = Ledger(origin=settings.ledger_origin, verifiers=ledger_verifiers(settings))
+    return Registry(settings=settings, engine=engine, ledger=ledger, passphrase=passphrase)
