@@ -57,6 +57,7 @@ __all__ = [
     "check_signature",
     "check_status",
     "check_validity_period",
+    "key_resolver",
     "verify_credential",
 ]
 
@@ -146,7 +147,7 @@ def _issuer_id(credential: Mapping[str, Any]) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
-def _key_resolver(resolver: DidResolver) -> Callable[[str], bytes]:
+def key_resolver(resolver: DidResolver) -> Callable[[str], bytes]:
     """``resolve_key`` for Data Integrity: the Ed25519 key a DID URL names, via ``resolver``."""
 
     def resolve_key(verification_method: str) -> bytes:
@@ -247,7 +248,7 @@ def check_signature(credential: Any, *, resolver: DidResolver, now: datetime) ->
     """2. Every proof verifies (Data Integrity §4.4 with ``eddsa-jcs-2022``)."""
     results = verify_proofs(
         credential,
-        resolve_key=_key_resolver(resolver),
+        resolve_key=key_resolver(resolver),
         now=now,
         expected_purpose="assertionMethod",
     )
@@ -390,7 +391,7 @@ def check_status(
     if status_lists is None:
         return Check("status", "skip", "no status list source given; status not checked")
     results = check_status_entries(
-        credential, fetch_list=status_lists, resolve_key=_key_resolver(resolver), now=now
+        credential, fetch_list=status_lists, resolve_key=key_resolver(resolver), now=now
     )
     details = {
         "entries": [
