@@ -16,7 +16,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -35,6 +35,9 @@ from orgbook.http.middleware import (
 )
 from orgbook.http.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
 from orgbook.http.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from orgbook.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +113,21 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    registry: Registry | None = None,
+) -> FastAPI:
     """The orgbook application for ``settings`` (default: from the environment).
 
-    ``engine`` is used as given (and left open at shutdown); otherwise one is made from
-    ``settings.database_url`` and disposed of at shutdown. Tables are created at start-up.
+    ``engine`` (or else ``registry.engine``) is used as given and left open at shutdown;
+    otherwise one is made from ``settings.database_url`` and disposed of at shutdown. Tables are
+    created at start-up. ``registry`` (ledger, issuance) is what routes get as ``RegistryDep``.
     """
-    settings = settings or get_settings()
+    settings = settings or (registry.settings if registry is not None else get_settings())
+    if engine is None and registry is not None:
+        engine = registry.engine
     owns_engine = engine is None
     app_engine = engine if engine is not None else make_engine(settings.database_url)
 
@@ -141,6 +152,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = app_engine
+    app.state.registry = registry
     app.state.rate_limiter = RateLimiter.from_settings(settings)
 
     install_problem_handlers(app)
@@ -154,7 +166,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
 
-    app.include_router(health.router())
+    app.include_router(health.router(), responses=PROBLEM_RESPONSES)
     app.state.area_modules = include_area_routers(app, settings)
     _install_openapi(app)
     return app

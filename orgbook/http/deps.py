@@ -17,6 +17,7 @@ from orgbook.config import Settings
 from orgbook.errors import ConfigurationError
 from orgbook.http.middleware import new_request_id
 from orgbook.http.problems import REQUEST_ID_SCOPE_KEY
+from orgbook.registry import Registry
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -35,6 +36,16 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+def get_registry(request: Request) -> Registry:
+    """The registry (ledger, issuance) the application was created with."""
+    registry = getattr(request.app.state, "registry", None)
+    if not isinstance(registry, Registry):
+        raise ConfigurationError(
+            "the application has no registry (create_app(settings, registry=open_registry(…)))"
+        )
+    return registry
+
+
 def get_request_id(request: Request) -> str:
     """This request's id (as echoed in ``X-Request-ID`` and in logs)."""
     rid = request.scope.get(REQUEST_ID_SCOPE_KEY)
@@ -46,13 +57,16 @@ def get_request_id(request: Request) -> str:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 
 __all__ = [
     "EngineDep",
+    "RegistryDep",
     "RequestIdDep",
     "SettingsDep",
     "get_engine",
+    "get_registry",
     "get_request_id",
     "get_settings_dep",
 ]

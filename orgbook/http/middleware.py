@@ -3,7 +3,9 @@
 - :class:`RequestContextMiddleware`: the request id (``X-Request-ID`` kept when sane, generated
   otherwise, echoed, bound to log records), headers queued by dependencies (rate-limit state),
   an optional access log line, and the last line of defence: an exception that escapes
-  everything else becomes a 500 problem+json with the request id, logged once with its traceback.
+  everything else becomes a 500 problem+json with the request id, logged once with its traceback;
+  an error response in a format of its own (a route's ``JSONResponse(status_code=400)``,
+  Starlette's plain-text CORS refusal) is re-sent as problem+json (HTML pages excepted).
 - :class:`BodyLimitMiddleware`: a declared ``Content-Length`` over the limit gets 413 before a
   byte is read; a streamed body is counted and cut off at the limit, also with 413.
 - :class:`SecurityHeadersMiddleware`: ``nosniff`` everywhere; CSP, frame and referrer policies
@@ -29,7 +31,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orgbook.errors import PayloadTooLarge
-from orgbook.http.problems import REQUEST_ID_SCOPE_KEY, ProblemResponse, internal_error_body
+from orgbook.http.problems import (
+    PROBLEM_MEDIA_TYPE,
+    REQUEST_ID_SCOPE_KEY,
+    ProblemResponse,
+    internal_error_body,
+    status_problem,
+)
 from orgbook.logging import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -80,14 +88,31 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 0
 
+        replacing = False
+
         async def send_with_context(message: Message) -> None:
-            nonlocal status
+            nonlocal status, replacing
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
+                if status >= 400 and _needs_problem(scope, headers):
+                    # A route answered an error in a format of its own: clients get
+                    # problem+json from every endpoint, so say the same thing in it.
+                    log.warning(
+                        "%s %s answered %s as %s; sent as problem+json",
+                        scope["method"],
+                        scope["path"],
+                        status,
+                        headers.get("content-type"),
+                    )
+                    replacing = True
+                    await self._send_problem(scope, send, status, rid, headers)
+                    return
                 headers[REQUEST_ID_HEADER] = rid
                 for name, value in scope.get(RESPONSE_HEADERS_SCOPE_KEY, ()):
                     headers.raw.append((name, value))
+            elif replacing:
+                return
             await send(message)
 
         try:
@@ -113,6 +138,34 @@ class RequestContextMiddleware:
                     },
                 )
             request_id_var.reset(token)
+
+    async def _send_problem(
+        self, scope: Scope, send: Send, status: int, rid: str, original: MutableHeaders
+    ) -> None:
+        body = status_problem(status)
+        body["instance"] = scope["path"]
+        body["request_id"] = rid
+        content = ProblemResponse(body).body
+        raw = [(k, v) for k, v in original.raw if k not in _REPLACED_HEADERS]
+        raw += [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(content)).encode()),
+            (b"x-request-id", rid.encode()),
+            *scope.get(RESPONSE_HEADERS_SCOPE_KEY, ()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": content, "more_body": False})
+
+
+_REPLACED_HEADERS = frozenset({b"content-type", b"content-length", b"content-encoding", b"etag"})
+_OWN_FORMATS = (PROBLEM_MEDIA_TYPE, "text/html")
+"""Error bodies left alone: problem+json, and HTML pages (the web page's own 404 for people)."""
+
+
+def _needs_problem(scope: Scope, headers: MutableHeaders) -> bool:
+    if scope["method"] == "HEAD":
+        return False
+    return not headers.get("content-type", "").startswith(_OWN_FORMATS)
 
 
 class BodyLimitMiddleware:

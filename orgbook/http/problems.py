@@ -191,23 +191,32 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
     return problem_response(request, body)
 
 
+def status_problem(status: int, detail: str | None = None) -> dict[str, Any]:
+    """The problem body for a bare HTTP status (orgbook's type for it where there is one)."""
+    phrase = _phrase(status)
+    known = _STATUS_TYPES.get(status)
+    if known is not None:
+        return known(detail or phrase).problem()
+    slug = phrase.lower().replace(" ", "-").replace("'", "")
+    return {
+        "type": PROBLEM_BASE + slug,
+        "title": phrase,
+        "status": status,
+        "detail": detail or phrase,
+    }
+
+
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     phrase = _phrase(status)
-    known = _STATUS_TYPES.get(status)
     if status == 404 and exc.detail == phrase:
         detail = f"No resource at {request.url.path}"
     elif status == 405 and exc.detail == phrase:
         detail = f"{request.method} is not allowed on {request.url.path}"
     else:
         detail = str(exc.detail)
-    if known is not None:
-        body = known(detail).problem(instance=request.url.path)
-    else:
-        slug = phrase.lower().replace(" ", "-").replace("'", "")
-        body = {"type": PROBLEM_BASE + slug, "title": phrase, "status": status, "detail": detail}
-    return problem_response(request, body, headers=exc.headers)
+    return problem_response(request, status_problem(status, detail), headers=exc.headers)
 
 
 async def database_unavailable_handler(request: Request, exc: Exception) -> Response:
@@ -265,5 +274,6 @@ __all__ = [
     "internal_error_body",
     "problem_response",
     "request_id_of",
+    "status_problem",
     "validation_errors",
 ]
