@@ -1,0 +1,71 @@
+"""SQLite side of organisation search: the FTS5 token index over normalised names.
+
+The FTS5 table ``search_name_fts`` is an external-content index of ``search_name.norm`` (rowid =
+``search_name.id``) with the ``ascii`` tokeniser: normalised names contain only alphanumerics
+and single spaces, and ``ascii`` splits exactly on the spaces (non-ASCII letters are token
+characters), so its tokens are those of :func:`orgbook.verifier.normalise.normalise`, the same
+as the PostgreSQL index. ``detail='none'``: only token membership is asked, never positions.
+
+This module only retrieves candidates; ranking is done in :mod:`orgbook.verifier.search`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Column, Connection, Integer, Table, text
+from sqlalchemy.sql.elements import ColumnElement
+
+FTS_TABLE = "search_name_fts"
+
+_CREATE = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+    "norm, content='search_name', content_rowid='id', tokenize='ascii', detail='none')"
+)
+
+
+def create_objects(conn: Connection) -> None:
+    """Create the FTS5 table (idempotent)."""
+    conn.exec_driver_sql(_CREATE)
+
+
+def drop_objects(conn: Connection) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+
+
+def fts_add(conn: Connection, org_ids: Sequence[str]) -> None:
+    """Index the ``search_name`` rows of ``org_ids`` (just inserted)."""
+    marks = ",".join("?" * len(org_ids))
+    conn.exec_driver_sql(
+        f"INSERT INTO {FTS_TABLE}(rowid, norm) "
+        f"SELECT id, norm FROM search_name WHERE org_id IN ({marks})",
+        tuple(org_ids),
+    )
+
+
+def fts_remove(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """Un-index ``(id, norm)`` rows of ``search_name`` before they are deleted.
+
+    An external-content FTS5 table must be told the values it indexed ('delete' command).
+    """
+    conn.exec_driver_sql(
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, norm) VALUES ('delete', ?, ?)",
+        list(rows),
+    )
+
+
+def match_query(groups: Sequence[Sequence[str]]) -> str:
+    """The FTS5 expression: every group must match, any token of a group will do."""
+    return " AND ".join(
+        "(" + " OR ".join(f'"{token}"' for token in group) + ")" for group in groups
+    )
+
+
+def token_match(name_table: Table, groups: Sequence[Sequence[str]]) -> ColumnElement[bool]:
+    """A condition on ``search_name``: the name has a token of every group."""
+    ids = (
+        text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_query")
+        .bindparams(fts_query=match_query(groups))
+        .columns(Column("rowid", Integer))
+    )
+    return name_table.c.id.in_(ids)
