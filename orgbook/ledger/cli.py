@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from orgbook.db import DEFAULT_DATA_DIR, create_all, default_database_url, make_engine, reading
+from orgbook.errors import ConfigurationError
 from orgbook.keystore import passphrase_from_env
 from orgbook.ledger.audit import audit
 from orgbook.ledger.keys import DEFAULT_ORIGIN, load_ledger_verifier, load_or_create_ledger_key
@@ -176,6 +177,24 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configured(
+    command: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """Configuration errors (no passphrase, wrong key) are unusable configuration: exit 2.
+
+    ``orgbook.cli`` maps errors by HTTP status, and ConfigurationError is a 500 there.
+    """
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except ConfigurationError as exc:
+            print(f"orgbook: {exc.diagnostics()}", file=sys.stderr)
+            return 2
+
+    return run
+
+
 def register(subparsers: Any) -> None:
     """Add ``orgbook ledger …`` to the ``orgbook`` command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -198,7 +217,7 @@ def register(subparsers: Any) -> None:
     p = commands.add_parser(
         "audit", parents=[common], help="re-derive every entry, hash and checkpoint"
     )
-    p.set_defaults(func=_cmd_audit)
+    p.set_defaults(func=_configured(_cmd_audit))
     p = commands.add_parser(
         "checkpoint",
         parents=[common],
@@ -207,10 +226,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--force-sign", action="store_true", help="always go through signing (needs the key)"
     )
-    p.set_defaults(func=_cmd_checkpoint)
+    p.set_defaults(func=_configured(_cmd_checkpoint))
     p = commands.add_parser("info", parents=[common], help="size, root, origin and verifier key")
-    p.set_defaults(func=_cmd_info)
+    p.set_defaults(func=_configured(_cmd_info))
     p = commands.add_parser(
         "replay", parents=[common], help="rebuild the projections from the ledger"
     )
-    p.set_defaults(func=_cmd_replay)
+    p.set_defaults(func=_configured(_cmd_replay))

@@ -1,0 +1,161 @@
+"""``orgbook ledger …`` exit codes and output, and the ledger's sealed key on disk."""
+
+from __future__ import annotations
+
+import stat
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, update
+
+from orgbook import cli
+from orgbook.errors import ConfigurationError, VerificationError
+from orgbook.ledger import cli as ledger_cli
+from orgbook.ledger.keys import (
+    DEFAULT_ORIGIN,
+    KEY_FILE,
+    VKEY_FILE,
+    load_ledger_verifier,
+    load_or_create_ledger_key,
+)
+from orgbook.ledger.note import open_checkpoint
+from orgbook.ledger.store import Ledger, ledger_entries
+
+PASSPHRASE = "a long enough passphrase"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def orgbook(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db_url: str, data_dir: Path
+) -> Any:
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("orgbook.ledger.cli",))
+    monkeypatch.delenv("ORGBOOK_KEY_PASSPHRASE", raising=False)
+    monkeypatch.delenv("ORGBOOK_DATABASE_URL", raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = cli.main(["ledger", *args, "--db", db_url, "--data-dir", str(data_dir)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def fill(engine: Engine, count: int) -> None:
+    with engine.begin() as conn:
+        Ledger(origin=DEFAULT_ORIGIN).append_many(
+            conn, [("credential.issued", {"n": i}) for i in range(count)]
+        )
+
+
+def test_info_on_an_empty_ledger(orgbook: Any, engine: Engine) -> None:
+    code, out, _ = orgbook("info")
+    assert code == 0
+    assert "size: 0" in out
+    assert f"origin: {DEFAULT_ORIGIN}" in out
+    assert "root: e3b0c442" in out
+
+
+def test_checkpoint_audit_and_info(
+    orgbook: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    fill(engine, 25)
+    # The ledger grew: signing needs the passphrase.
+    code, _, err = orgbook("checkpoint")
+    assert code == 2
+    assert "ORGBOOK_KEY_PASSPHRASE" in err
+    monkeypatch.setenv("ORGBOOK_KEY_PASSPHRASE", PASSPHRASE)
+    code, note, _ = orgbook("checkpoint")
+    assert code == 0
+    verifier = load_ledger_verifier(data_dir)
+    assert verifier is not None
+    checkpoint, _ = open_checkpoint(note, [verifier], origin=DEFAULT_ORIGIN)
+    assert checkpoint.size == 25
+    # Unchanged ledger: printed again without the key.
+    monkeypatch.delenv("ORGBOOK_KEY_PASSPHRASE")
+    assert orgbook("checkpoint") == (0, note, "")
+
+    code, out, _ = orgbook("info")
+    assert code == 0
+    assert "size: 25" in out
+    assert checkpoint.root.hex() in out
+    assert verifier.vkey() in out
+    assert "latest checkpoint size: 25" in out
+
+    code, out, _ = orgbook("audit")
+    assert code == 0, out
+    assert "sound: 25 entries" in out
+    assert "1 checkpoint(s) verified" in out
+
+
+def test_audit_of_a_tampered_ledger_exits_1(orgbook: Any, engine: Engine) -> None:
+    fill(engine, 12)
+    assert orgbook("audit")[0] == 0
+    with engine.begin() as conn:
+        conn.execute(update(ledger_entries).where(ledger_entries.c.idx == 7).values(data=b"{}"))
+    code, out, _ = orgbook("audit")
+    assert code == 1
+    assert "UNSOUND at entry 7" in out
+
+
+def test_replay_without_the_issuer_hook_exits_2(
+    orgbook: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger_cli, "PROJECTIONS_MODULE", "orgbook.issuer.no_such_projections")
+    code, _, err = orgbook("replay")
+    assert code == 2
+    assert "issuer module" in err
+
+
+def test_replay_calls_the_issuer_hook(
+    orgbook: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(engine, 3)
+    calls: list[int] = []
+
+    def replay(conn: Connection, ledger: Ledger) -> str:
+        calls.append(ledger.size(conn))
+        return "rebuilt 3 entries"
+
+    fake = types.ModuleType("orgbook_test_projections")
+    fake.replay = replay  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "orgbook_test_projections", fake)
+    monkeypatch.setattr(ledger_cli, "PROJECTIONS_MODULE", "orgbook_test_projections")
+    code, out, _ = orgbook("replay")
+    assert code == 0
+    assert calls == [3]
+    assert "rebuilt 3 entries" in out
+
+
+# --- the ledger key on disk ---------------------------------------------------------------------
+
+
+def test_ledger_key_is_sealed_and_reloads(tmp_path: Path) -> None:
+    signer = load_or_create_ledger_key(tmp_path, DEFAULT_ORIGIN, PASSPHRASE.encode())
+    key_file = tmp_path / KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    sealed = key_file.read_bytes()
+    assert sealed.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    seed = signer.signer.seed  # type: ignore[attr-defined]
+    assert seed not in sealed
+    assert (tmp_path / VKEY_FILE).read_text().strip() == signer.vkey()
+    again = load_or_create_ledger_key(tmp_path, DEFAULT_ORIGIN, PASSPHRASE.encode())
+    assert again.vkey() == signer.vkey()
+    with pytest.raises(VerificationError):
+        load_or_create_ledger_key(tmp_path, DEFAULT_ORIGIN, b"the wrong passphrase")
+    with pytest.raises(ConfigurationError):
+        load_or_create_ledger_key(tmp_path, "another.example/log", PASSPHRASE.encode())
+
+
+def test_a_published_vkey_without_its_key_is_not_replaced(tmp_path: Path) -> None:
+    load_or_create_ledger_key(tmp_path, DEFAULT_ORIGIN, PASSPHRASE.encode())
+    (tmp_path / KEY_FILE).unlink()
+    with pytest.raises(ConfigurationError):
+        load_or_create_ledger_key(tmp_path, DEFAULT_ORIGIN, PASSPHRASE.encode())
