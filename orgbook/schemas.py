@@ -198,8 +198,16 @@ def validate_against(schema_id: str, instance: Any) -> list[SchemaProblem]:
         return [SchemaProblem("", "nested too deeply")]
     for error in errors[:MAX_PROBLEMS]:
         leaf = _leaf(error)
-        problems.append(SchemaProblem(_pointer(leaf.absolute_path), leaf.message))
-    return problems
+        path = list(leaf.absolute_path)
+        if leaf.validator == "required" and isinstance(leaf.validator_value, list):
+            # Point at the missing member itself, not at the object that lacks it.
+            missing = [
+                n for n in leaf.validator_value if leaf.message == f"{n!r} is a required property"
+            ]
+            path += missing[:1]
+        problems.append(SchemaProblem(_pointer(path), leaf.message))
+    # The envelope and a type schema can both reject one value: report it once.
+    return list(dict.fromkeys(problems))
 
 
 def _credential_schema_ids(credential: Any) -> list[str]:
