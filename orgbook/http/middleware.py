@@ -26,7 +26,6 @@ import uuid
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -94,8 +93,8 @@ class RequestContextMiddleware:
             nonlocal status, replacing
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                if status >= 400 and _needs_problem(scope, headers):
+                raw = list(message.get("headers", ()))
+                if status >= 400 and _needs_problem(scope, raw):
                     # A route answered an error in a format of its own: clients get
                     # problem+json from every endpoint, so say the same thing in it.
                     log.warning(
@@ -103,14 +102,14 @@ class RequestContextMiddleware:
                         scope["method"],
                         scope["path"],
                         status,
-                        headers.get("content-type"),
+                        _raw_get(raw, b"content-type"),
                     )
                     replacing = True
-                    await self._send_problem(scope, send, status, rid, headers)
+                    await self._send_problem(scope, send, status, rid, raw)
                     return
-                headers[REQUEST_ID_HEADER] = rid
-                for name, value in scope.get(RESPONSE_HEADERS_SCOPE_KEY, ()):
-                    headers.raw.append((name, value))
+                raw.append((b"x-request-id", rid.encode("ascii")))
+                raw.extend(scope.get(RESPONSE_HEADERS_SCOPE_KEY, ()))
+                message["headers"] = raw
             elif replacing:
                 return
             await send(message)
@@ -140,13 +139,13 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
     async def _send_problem(
-        self, scope: Scope, send: Send, status: int, rid: str, original: MutableHeaders
+        self, scope: Scope, send: Send, status: int, rid: str, original: list[tuple[bytes, bytes]]
     ) -> None:
         body = status_problem(status)
         body["instance"] = scope["path"]
         body["request_id"] = rid
         content = ProblemResponse(body).body
-        raw = [(k, v) for k, v in original.raw if k not in _REPLACED_HEADERS]
+        raw = [(k, v) for k, v in original if k.lower() not in _REPLACED_HEADERS]
         raw += [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(content)).encode()),
@@ -162,10 +161,17 @@ _OWN_FORMATS = (PROBLEM_MEDIA_TYPE, "text/html")
 """Error bodies left alone: problem+json, and HTML pages (the web page's own 404 for people)."""
 
 
-def _needs_problem(scope: Scope, headers: MutableHeaders) -> bool:
+def _raw_get(raw: Iterable[tuple[bytes, bytes]], name: bytes) -> str:
+    for key, value in raw:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _needs_problem(scope: Scope, raw: list[tuple[bytes, bytes]]) -> bool:
     if scope["method"] == "HEAD":
         return False
-    return not headers.get("content-type", "").startswith(_OWN_FORMATS)
+    return not _raw_get(raw, b"content-type").startswith(_OWN_FORMATS)
 
 
 class BodyLimitMiddleware:
@@ -254,7 +260,9 @@ DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
-        self.hsts = hsts
+        self.always: tuple[tuple[bytes, bytes], ...] = ((b"x-content-type-options", b"nosniff"),)
+        if hsts:
+            self.always += ((b"strict-transport-security", b"max-age=31536000"),)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -263,16 +271,15 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-                ctype = headers.get("content-type", "")
-                if ctype.startswith("text/html") and scope["path"] not in DOCS_PATHS:
-                    present = {k.lower() for k in headers}
-                    for name, value in HTML_SECURITY_HEADERS:
-                        if name.decode() not in present:
-                            headers.raw.append((name, value))
+                raw = list(message.get("headers", ()))
+                present = {key.lower() for key, _ in raw}
+                extra = [h for h in self.always if h[0] not in present]
+                if _raw_get(raw, b"content-type").startswith("text/html") and (
+                    scope["path"] not in DOCS_PATHS
+                ):
+                    extra += [h for h in HTML_SECURITY_HEADERS if h[0] not in present]
+                if extra:
+                    message["headers"] = raw + extra
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -311,6 +318,13 @@ class PathCORSMiddleware:
         self.app = app
         public = tuple(public_origins)
         issuer = tuple(issuer_origins)
+        # Open to every origin: the same answer for every request (no Vary: Origin, one cache
+        # entry), and only preflights need Starlette's CORS logic.
+        self.open_to_all = public == ("*",)
+        self.static_headers = (
+            (b"access-control-allow-origin", b"*"),
+            (b"access-control-expose-headers", ", ".join(EXPOSED_HEADERS).encode()),
+        )
         if "*" in issuer:
             raise ValueError("the issuer API must not be CORS-open to every origin")
         self.public: ASGIApp = (
@@ -345,9 +359,20 @@ class PathCORSMiddleware:
                 await self.issuer(scope, receive, send)
                 return
             if path.startswith(PUBLIC_CORS_PREFIXES):
+                if self.open_to_all and scope["method"] != "OPTIONS":
+                    await self._open(scope, receive, send)
+                    return
                 await self.public(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    async def _open(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_open(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *self.static_headers]
+            await send(message)
+
+        await self.app(scope, receive, send_open)
 
 
 def response_headers(scope: MutableMapping[str, Any]) -> list[tuple[bytes, bytes]]:
