@@ -51,6 +51,8 @@ __all__ = [
 ]
 
 PROOF_TYPE = "DataIntegrityProof"
+# Clocks differ: a proof made seconds ago on another machine must not read as "from the future".
+CLOCK_SKEW = timedelta(minutes=5)
 CRYPTOSUITE = "eddsa-jcs-2022"
 _SIGNATURE_SIZE = 64
 _KEY_SIZE = 32
@@ -321,8 +323,8 @@ def _check_time(proof: Mapping[str, Any], now: datetime | None) -> None:
         return
     if now.tzinfo is None:
         raise _Reject("now must be timezone-aware")
-    if created_at is not None and created_at > now:
-        raise _Reject("created is in the future")
+    if created_at is not None and created_at > now + CLOCK_SKEW:
+        raise _Reject(f"created is in the future ({proof['created']})")
     if expires_at is not None and expires_at <= now:
         raise _Reject(f"proof expired at {proof['expires']}")
 

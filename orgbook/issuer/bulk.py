@@ -186,8 +186,8 @@ def ingest_file(
         bar.update(count=total_records, done=size, force=True)
         bar.finish()
     finally:
-        for handle in rejects:
-            handle.close()
+        for reject_file in rejects:
+            reject_file.close()
     return BulkResult(
         path=str(path),
         records=total_records,

@@ -85,6 +85,10 @@ def _now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
 
 
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _issuer_from_row(row: Any) -> Issuer:
     return Issuer(
         id=row.id,
@@ -263,7 +267,15 @@ def did_document(conn: Connection, issuer_id: str) -> dict[str, Any]:
         .order_by(issuer_keys.c.added_index)
     ).all()
     keys = [(row.key_id.split("#", 1)[1], bytes(row.public_key), bool(row.active)) for row in rows]
-    return build_did_document(issuer.did, keys)
+    document = build_did_document(issuer.did, keys)
+    # A retired key keeps verifying what it signed before its retirement: the DID document says
+    # when (``revoked``, as the Controlled Identifiers spec names it); the ledger proves it.
+    retired = {row.key_id: row.retired_at for row in rows if row.retired_at is not None}
+    for method in document.get("verificationMethod", []):
+        when = retired.get(method.get("id"))
+        if when is not None:
+            method["revoked"] = _as_utc(when).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return document
 
 
 class IssuerKeys:

@@ -45,13 +45,13 @@ def reindex(conn: Connection, org_ids: Sequence[str]) -> None:
             names[row.organisation_id].append(row)
         kinds: dict[str, set[str]] = defaultdict(set)
         issuers: dict[str, set[str]] = defaultdict(set)
-        for row in conn.execute(
+        for cred in conn.execute(
             select(credentials.c.organisation_id, credentials.c.type, credentials.c.issuer_id)
             .where(credentials.c.organisation_id.in_(chunk), credentials.c.state == "current")
             .distinct()
         ):
-            kinds[row.organisation_id].add(row.type)
-            issuers[row.organisation_id].add(row.issuer_id)
+            kinds[cred.organisation_id].add(cred.type)
+            issuers[cred.organisation_id].add(cred.issuer_id)
         for org in orgs:
             entries: list[NameEntry] = []
             for row in names[org.id]:

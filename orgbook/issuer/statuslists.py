@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, select, update
 
@@ -22,7 +22,8 @@ from orgbook.issuer.store import issuers, status_lists
 __all__ = ["LIST_SIZE", "PURPOSES", "allocate", "entries", "list_url", "set_bits", "signed_list"]
 
 LIST_SIZE = 131_072
-PURPOSES = ("revocation", "suspension")
+Purpose = Literal["revocation", "suspension"]
+PURPOSES: tuple[Purpose, ...] = ("revocation", "suspension")
 
 
 def list_url(public_url: str, issuer_id: str, purpose: str, number: int) -> str:
@@ -105,7 +106,7 @@ def bit(conn: Connection, issuer_id: str, purpose: str, index: int) -> bool:
 
 
 def _set_positions(bits: bytes) -> list[int]:
-    positions = []
+    positions: list[int] = []
     for byte_index, byte in enumerate(bits):
         if byte:
             positions.extend(

@@ -300,9 +300,11 @@ def test_expiry_and_future_creation() -> None:
     assert _single(signed, now=datetime(2023, 6, 1, tzinfo=UTC)).ok
     result = _single(signed, now=datetime(2024, 1, 1, tzinfo=UTC))
     assert result.reason == "proof expired at 2024-01-01T00:00:00Z"
-    assert _single(SIGNED, now=datetime(2023, 2, 24, 23, 36, 37, tzinfo=UTC)).reason == (
-        "created is in the future"
+    # SIGNED was created at 2023-02-24T23:36:38Z; five minutes of clock skew are tolerated.
+    assert _single(SIGNED, now=datetime(2023, 2, 24, 23, 31, 37, tzinfo=UTC)).reason == (
+        "created is in the future (2023-02-24T23:36:38Z)"
     )
+    assert _single(SIGNED, now=datetime(2023, 2, 24, 23, 31, 38, tzinfo=UTC)).ok
     assert _single(SIGNED, now=datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC)).ok
     # Without a clock only the format is checked.
     assert _single(signed).ok

@@ -237,7 +237,7 @@ PROOF_TAMPERING = [
     ("cryptosuite", "eddsa-rdfc-2022", "unknown cryptosuite 'eddsa-rdfc-2022'", set()),
     ("cryptosuite", "ecdsa-jcs-2019", "unknown cryptosuite 'ecdsa-jcs-2019'", set()),
     ("created", "2025-06-01T09:30:01Z", "signature does not verify", set()),
-    ("created", "2027-01-01T00:00:00Z", "created is in the future", set()),
+    ("created", "2027-01-01T00:00:00Z", "created is in the future (2027-01-01T00:00:00Z)", set()),
     ("created", "June 1st", "created is not a valid date-time", {"schema"}),
     (
         "proofPurpose",

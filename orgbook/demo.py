@@ -1,0 +1,153 @@
+"""``orgbook demo``: a local registry with generated organisations, served with the web page.
+
+Creates (or reuses) a registry in the data directory with three issuers — BC Registries
+(``CA-BC``), Nova Scotia's Registry of Joint Stock Companies (``CA-NS``) and Corporations Canada
+(``CA``) — feeds them a generated registry feed of N organisations, then serves the issuer API,
+the verifier API and the web page on one port and prints the URL and an issuer API key.
+
+Demo keys are sealed with a random passphrase kept in ``<data-dir>/demo-passphrase`` (unless
+``ORGBOOK_KEY_PASSPHRASE`` is set): fine for a demo, not for production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from orgbook.config import get_settings
+from orgbook.keystore import PASSPHRASE_ENV
+
+DEMO_ISSUERS = (
+    ("bc-registries", "BC Registries and Online Services", "CA-BC"),
+    ("ns-rjsc", "Nova Scotia Registry of Joint Stock Companies", "CA-NS"),
+    ("corporations-canada", "Corporations Canada", "CA"),
+)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="a local registry with generated organisations, served on one port"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--data-dir", default=None, help="default: ./orgbook-data")
+    parser.add_argument("--db", default=None, help="database URL (default: SQLite in data dir)")
+    parser.add_argument("--orgs", type=int, default=2000, help="organisations to generate")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-serve", action="store_true", help="build the registry and exit")
+    parser.set_defaults(func=run)
+
+
+def issuer_did(public_url: str, slug: str) -> str:
+    """The did:web an issuer served at ``<public_url>/issuers/<slug>/did.json`` has.
+
+    did:web names HTTPS locations; a demo on plain http://127.0.0.1 keeps the same DID shape and
+    the registry resolves its own issuers locally.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(public_url)
+    host = parts.netloc.replace(":", "%3A")
+    path = [p for p in parts.path.split("/") if p] + ["issuers", slug]
+    return ":".join(["did:web", host, *path])
+
+
+def build_demo(registry: Any, *, orgs: int, seed: int, progress: bool = True) -> dict[str, str]:
+    """Create the demo issuers and issue a generated feed; returns issuer id → API key."""
+    from orgbook.issuer.bulk import ingest_file
+    from orgbook.issuer.keys import create_api_key, create_issuer, list_issuers
+    from orgbook.issuer.sample import generate_feed
+    from orgbook.issuer.store import organisations
+
+    settings = registry.settings
+    keys: dict[str, str] = {}
+    with registry.engine.begin() as conn:
+        existing = {issuer.id for issuer in list_issuers(conn)}
+        for slug, name, jurisdiction in DEMO_ISSUERS:
+            if slug not in existing:
+                create_issuer(
+                    conn,
+                    registry.ledger,
+                    slug=slug,
+                    did=issuer_did(settings.public_url, slug),
+                    name=name,
+                    jurisdiction=jurisdiction,
+                    credential_types=[
+                        "registration",
+                        "legal-name",
+                        "address",
+                        "status",
+                        "relationship",
+                        "business-number",
+                    ],
+                    passphrase=registry.passphrase,
+                )
+            keys[slug] = create_api_key(conn, slug, label="orgbook demo").key
+        registry.ledger.sign_checkpoint(conn)
+        count = conn.execute(select(func.count()).select_from(organisations)).scalar_one()
+    if count >= orgs:
+        return keys
+    # One feed file per issuer, ingested through the same resumable path as `orgbook ingest`.
+    by_jurisdiction = {jurisdiction: slug for slug, _, jurisdiction in DEMO_ISSUERS}
+    directory = Path(tempfile.mkdtemp(prefix="orgbook-demo-", dir=settings.data_dir))
+    files: dict[str, Any] = {}
+    try:
+        import json
+
+        for record in generate_feed(orgs, seed=seed, jurisdictions=tuple(by_jurisdiction)):
+            slug = by_jurisdiction[record["jurisdiction"]]
+            if slug not in files:
+                files[slug] = (directory / f"{slug}.jsonl").open("w", encoding="utf-8")
+            files[slug].write(json.dumps(record, ensure_ascii=False) + "\n")
+        for handle in files.values():
+            handle.close()
+        issuance = registry.issuance()
+        for slug in files:
+            ingest_file(issuance, slug, directory / f"{slug}.jsonl", progress=progress)
+    finally:
+        for path in itertools.chain(directory.glob("*.jsonl*")):
+            path.unlink()
+        directory.rmdir()
+    return keys
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from orgbook.app import create_app
+    from orgbook.registry import demo_passphrase, open_registry
+
+    public_url = f"http://{args.host}:{args.port}"
+    settings = get_settings(data_dir=args.data_dir, database_url=args.db, public_url=public_url)
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    passphrase = (
+        os.environ[PASSPHRASE_ENV].encode()
+        if os.environ.get(PASSPHRASE_ENV)
+        else demo_passphrase(Path(settings.data_dir))
+    )
+    registry = open_registry(settings, passphrase=passphrase)
+    print(
+        f"orgbook demo: building a registry of {args.orgs:,} organisations in {settings.data_dir}",
+        file=sys.stderr,
+    )
+    keys = build_demo(registry, orgs=args.orgs, seed=args.seed)
+    with registry.engine.connect() as conn:
+        size = registry.ledger.size(conn)
+    print(f"\n  orgbook demo registry: {public_url}/", flush=True)
+    print(f"  API docs:              {public_url}/docs")
+    print(f"  ledger:                {size:,} entries, key {registry.ledger.verifiers[0].vkey()}")
+    for slug, key in keys.items():
+        print(f"  issuer API key ({slug}): {key}")
+    print()
+    if args.no_serve:
+        return 0
+    app = create_app(settings, engine=registry.engine, registry=registry)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
