@@ -1,0 +1,446 @@
+"""Read queries of the public verifier: organisation profiles, credentials, bundles, status.
+
+What it owns: turning the projection tables (``orgbook.issuer.store``) and the ledger
+(``orgbook.ledger.store``) into the read models the HTTP API serves — an organisation's profile
+(names with their dates, addresses, status, relationships in both directions, every credential
+with its history), a credential's signed document, a bundle under a signed checkpoint, and the
+status list credentials a server-side verification needs.
+
+What it must not do: write (except the status-list signature cache, through
+``orgbook.issuer.statuslists``), know about HTTP, or verify anything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, or_, select
+
+from orgbook.canonical import loads_strict
+from orgbook.errors import NotFound
+from orgbook.issuer.store import (
+    credential_events,
+    credentials,
+    issuer_keys,
+    issuers,
+    organisation_names,
+    organisations,
+    relationships,
+    status_lists,
+)
+from orgbook.ledger.note import Checkpoint, parse_note
+from orgbook.ledger.store import Ledger
+from orgbook.verifier.bundle import build_bundle
+
+__all__ = [
+    "Address",
+    "CredentialEvent",
+    "CredentialSummary",
+    "NameRecord",
+    "OrganisationProfile",
+    "Relationship",
+    "StoredCredential",
+    "bundle_for",
+    "find_credential",
+    "organisation_profile",
+    "status_list_for_url",
+]
+
+_STATUS_PATH = re.compile(r"/issuers/([a-z0-9-]{1,64})/status/(revocation|suspension)/(\d{1,9})$")
+
+
+@dataclass(frozen=True, slots=True)
+class NameRecord:
+    name: str
+    language: str | None
+    valid_from: str
+    valid_until: str | None
+    current: bool
+    alternate_names: tuple[Mapping[str, Any], ...]
+    credential_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    address_type: str
+    street_address: str | None
+    address_locality: str | None
+    address_region: str | None
+    postal_code: str | None
+    address_country: str | None
+    effective_date: str | None
+    credential_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    direction: str  # "outgoing": this organisation's credential; "incoming": the other's
+    relationship_type: str
+    organisation_id: str  # the other organisation
+    organisation_name: str | None
+    credential_id: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialEvent:
+    kind: str
+    at: str
+    ledger_index: int
+    reason: str | None
+    related_credential_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialSummary:
+    id: str
+    type: str
+    state: str
+    suspended: bool
+    effective: str
+    issuer: str
+    ledger_index: int
+    superseded_by: str | None
+    history: tuple[CredentialEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationProfile:
+    id: str
+    jurisdiction: str
+    registration_number: str
+    name: str
+    status: str
+    entity_type: str
+    business_number: str | None
+    issuer: str
+    names: tuple[NameRecord, ...]
+    addresses: tuple[Address, ...]
+    relationships: tuple[Relationship, ...]
+    credentials: tuple[CredentialSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredential:
+    id: str
+    issuer_id: str
+    organisation_id: str
+    type: str
+    state: str
+    suspended: bool
+    ledger_index: int
+    document: bytes
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _stamp(value: datetime) -> str:
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _date(value: datetime) -> str:
+    return _utc(value).date().isoformat()
+
+
+# --- profiles -----------------------------------------------------------------------------------
+
+
+def _names(conn: Connection, org_id: str) -> tuple[NameRecord, ...]:
+    rows = conn.execute(
+        select(organisation_names)
+        .where(organisation_names.c.organisation_id == org_id)
+        .order_by(organisation_names.c.valid_from, organisation_names.c.credential_id)
+    ).all()
+    out: list[NameRecord] = []
+    for i, row in enumerate(rows):
+        later = [r for r in rows[i + 1 :] if _utc(r.valid_from) > _utc(row.valid_from)]
+        until = None if row.current or not later else _date(later[0].valid_from)
+        alternates = json.loads(row.alternate_names or "[]")
+        out.append(
+            NameRecord(
+                name=row.name,
+                language=row.language,
+                valid_from=_date(row.valid_from),
+                valid_until=until,
+                current=bool(row.current),
+                alternate_names=tuple(a for a in alternates if isinstance(a, dict)),
+                credential_id=row.credential_id,
+            )
+        )
+    # current names first, then former names, most recent first
+    current = [n for n in out if n.current]
+    former = sorted((n for n in out if not n.current), key=lambda n: n.valid_from, reverse=True)
+    return (*current, *former)
+
+
+def _addresses(conn: Connection, org_id: str) -> tuple[Address, ...]:
+    rows = conn.execute(
+        select(credentials.c.id, credentials.c.document).where(
+            credentials.c.organisation_id == org_id,
+            credentials.c.type == "address",
+            credentials.c.state == "current",
+        )
+    ).all()
+    out: list[Address] = []
+    for row in rows:
+        subject = loads_strict(bytes(row.document)).get("credentialSubject", {})
+
+        def text(name: str, s: Mapping[str, Any] = subject) -> str | None:
+            value = s.get(name)
+            return value if isinstance(value, str) else None
+
+        out.append(
+            Address(
+                address_type=text("addressType") or "registered",
+                street_address=text("streetAddress"),
+                address_locality=text("addressLocality"),
+                address_region=text("addressRegion"),
+                postal_code=text("postalCode"),
+                address_country=text("addressCountry"),
+                effective_date=text("effectiveDate"),
+                credential_id=row.id,
+            )
+        )
+    return tuple(sorted(out, key=lambda a: a.address_type))
+
+
+def _relationships(conn: Connection, org_id: str) -> tuple[Relationship, ...]:
+    r, c = relationships, credentials
+    rows = conn.execute(
+        select(
+            r.c.credential_id,
+            r.c.organisation_id,
+            r.c.related_organisation_id,
+            r.c.relationship_type,
+            r.c.related_name,
+            c.c.state,
+        )
+        .join(c, c.c.id == r.c.credential_id)
+        .where(or_(r.c.organisation_id == org_id, r.c.related_organisation_id == org_id))
+    ).all()
+    others = {
+        row.related_organisation_id if row.organisation_id == org_id else row.organisation_id
+        for row in rows
+    }
+    names: dict[str, str] = {}
+    if others:
+        query = select(organisations.c.id, organisations.c.name)
+        for other in conn.execute(query.where(organisations.c.id.in_(others))):
+            names[other.id] = other.name
+    out: list[Relationship] = []
+    for row in rows:
+        outgoing = row.organisation_id == org_id
+        other = row.related_organisation_id if outgoing else row.organisation_id
+        out.append(
+            Relationship(
+                direction="outgoing" if outgoing else "incoming",
+                relationship_type=row.relationship_type,
+                organisation_id=other,
+                organisation_name=names.get(other) or (row.related_name if outgoing else None),
+                credential_id=row.credential_id,
+                state=row.state,
+            )
+        )
+    return tuple(
+        sorted(
+            out, key=lambda x: (x.direction != "outgoing", x.relationship_type, x.organisation_id)
+        )
+    )
+
+
+def _credentials(conn: Connection, org_id: str) -> tuple[CredentialSummary, ...]:
+    c = credentials
+    rows = conn.execute(
+        select(
+            c.c.id,
+            c.c.type,
+            c.c.state,
+            c.c.suspended,
+            c.c.effective,
+            c.c.issuer_id,
+            c.c.ledger_index,
+            c.c.superseded_by,
+        )
+        .where(c.c.organisation_id == org_id)
+        .order_by(c.c.type, c.c.effective.desc(), c.c.ledger_index.desc())
+    ).all()
+    events: dict[str, list[CredentialEvent]] = defaultdict(list)
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 500):
+        for ev in conn.execute(
+            select(credential_events)
+            .where(credential_events.c.credential_id.in_(ids[start : start + 500]))
+            .order_by(credential_events.c.ledger_index)
+        ):
+            events[ev.credential_id].append(
+                CredentialEvent(
+                    kind=ev.kind,
+                    at=_stamp(ev.at),
+                    ledger_index=int(ev.ledger_index),
+                    reason=ev.reason,
+                    related_credential_id=ev.related_credential_id,
+                )
+            )
+    return tuple(
+        CredentialSummary(
+            id=row.id,
+            type=row.type,
+            state=row.state,
+            suspended=bool(row.suspended),
+            effective=_stamp(row.effective),
+            issuer=row.issuer_id,
+            ledger_index=int(row.ledger_index),
+            superseded_by=row.superseded_by,
+            history=tuple(events[row.id]),
+        )
+        for row in rows
+    )
+
+
+def organisation_profile(conn: Connection, org_id: str) -> OrganisationProfile:
+    """The profile of ``org_id`` (``CA-BC:BC1287139``); :class:`NotFound` if there is none."""
+    org = conn.execute(select(organisations).where(organisations.c.id == org_id)).first()
+    if org is None:
+        raise NotFound(f"No organisation {org_id}", field="id")
+    return OrganisationProfile(
+        id=org.id,
+        jurisdiction=org.jurisdiction,
+        registration_number=org.registration_number,
+        name=org.name,
+        status=org.status,
+        entity_type=org.entity_type,
+        business_number=org.business_number,
+        issuer=org.issuer_id,
+        names=_names(conn, org_id),
+        addresses=_addresses(conn, org_id),
+        relationships=_relationships(conn, org_id),
+        credentials=_credentials(conn, org_id),
+    )
+
+
+# --- credentials and bundles --------------------------------------------------------------------
+
+
+def find_credential(conn: Connection, credential_id: str) -> StoredCredential:
+    """The stored credential; :class:`NotFound` if this registry did not issue it."""
+    row = conn.execute(select(credentials).where(credentials.c.id == credential_id)).first()
+    if row is None:
+        raise NotFound(f"No credential {credential_id}", field="id")
+    return StoredCredential(
+        id=row.id,
+        issuer_id=row.issuer_id,
+        organisation_id=row.organisation_id,
+        type=row.type,
+        state=row.state,
+        suspended=bool(row.suspended),
+        ledger_index=int(row.ledger_index),
+        document=bytes(row.document),
+    )
+
+
+def bundle_for(
+    conn: Connection, ledger: Ledger, credential_id: str, *, tree_size: int | None = None
+) -> dict[str, Any]:
+    """The bundle of a credential under the latest checkpoint (or the one at ``tree_size``)."""
+    stored = find_credential(conn, credential_id)
+    note = (
+        ledger.latest_checkpoint(conn)
+        if tree_size is None
+        else ledger.checkpoint_at(conn, tree_size)
+    )
+    if note is None:
+        where = "yet" if tree_size is None else f"at tree size {tree_size}"
+        raise NotFound(f"the ledger has no signed checkpoint {where}", field="tree_size")
+    size = Checkpoint.parse(parse_note(note).text).size
+    if stored.ledger_index >= size:
+        raise NotFound(
+            f"credential {credential_id} (entry {stored.ledger_index}) is not in the checkpoint "
+            f"at tree size {size}",
+            field="tree_size",
+        )
+    entry = ledger.entry(conn, stored.ledger_index).entry
+    proof = ledger.inclusion_proof(conn, entry.index, size)
+
+    issuer_index = conn.execute(
+        select(issuers.c.ledger_index).where(issuers.c.id == stored.issuer_id)
+    ).scalar_one()
+    key_indices: list[int] = []
+    for added, retired in conn.execute(
+        select(issuer_keys.c.added_index, issuer_keys.c.retired_index).where(
+            issuer_keys.c.issuer_id == stored.issuer_id
+        )
+    ):
+        key_indices += [int(i) for i in (added, retired) if i is not None and i < size]
+
+    def proven(index: int) -> tuple[Any, list[bytes]]:
+        return ledger.entry(conn, index).entry, ledger.inclusion_proof(conn, index, size)
+
+    logged = entry.payload.get("credential")
+    return build_bundle(
+        credential=logged if isinstance(logged, Mapping) else {},
+        entry=entry,
+        proof=proof,
+        checkpoint_note=note,
+        issuer=proven(int(issuer_index)) if issuer_index < size else None,
+        issuer_keys=[proven(i) for i in sorted(set(key_indices))],
+    )
+
+
+# --- status lists for server-side verification --------------------------------------------------
+
+
+def status_list_for_url(
+    engine: Engine, url: str, *, public_url: str, passphrase: bytes | None
+) -> dict[str, Any]:
+    """The signed status list credential this registry serves at ``url``.
+
+    Signed on demand when this process holds the keys; otherwise the cached signature when it
+    is current. :class:`NotFound` for a URL that is not one of this registry's lists.
+    """
+    from orgbook.issuer.statuslists import signed_list
+
+    base = public_url.rstrip("/")
+    match = _STATUS_PATH.match(url[len(base) :]) if url.startswith(base + "/") else None
+    if match is None:
+        raise NotFound(f"{url} is not a status list of this registry")
+    issuer_id, purpose, number = match.group(1), match.group(2), int(match.group(3))
+    if passphrase is not None:
+        with engine.begin() as conn:
+            return signed_list(
+                conn,
+                issuer_id=issuer_id,
+                purpose=purpose,
+                number=number,
+                public_url=public_url,
+                passphrase=passphrase,
+            )
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(
+                status_lists.c.signed, status_lists.c.signed_version, status_lists.c.version
+            ).where(
+                status_lists.c.issuer_id == issuer_id,
+                status_lists.c.purpose == purpose,
+                status_lists.c.list_number == number,
+            )
+        ).first()
+    if row is None or row.signed is None or row.signed_version != row.version:
+        raise NotFound(f"no current signed status list at {url} on this replica")
+    document: dict[str, Any] = loads_strict(bytes(row.signed))
+    return document
+
+
+def status_urls(credential: Mapping[str, Any]) -> Iterable[str]:
+    """The ``statusListCredential`` URLs a credential names."""
+    raw = credential.get("credentialStatus")
+    for entry in raw if isinstance(raw, list) else [raw]:
+        if isinstance(entry, Mapping) and isinstance(entry.get("statusListCredential"), str):
+            yield entry["statusListCredential"]
