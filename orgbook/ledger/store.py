@@ -38,9 +38,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     insert,
-    or_,
     select,
     update,
 )
@@ -164,6 +162,11 @@ def _parse_stored(index: int, stored_hash: bytes, data: bytes) -> StoredEntry:
     return StoredEntry(index, stored_hash, data, entry)
 
 
+def _placeholder(conn: Connection) -> str:
+    """The driver's positional placeholder: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 def _upsert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> None:
     """INSERT … ON CONFLICT DO NOTHING on either backend."""
     if conn.dialect.name == "postgresql":
@@ -239,7 +242,7 @@ class Ledger:
         # The clock is read after the lock, so timestamps never go backwards between batches.
         stamp = format_timestamp(now if now is not None else datetime.now(UTC))
         entries: list[Entry] = []
-        entry_rows: list[dict[str, Any]] = []
+        entry_rows: list[tuple[int, bytes, str, str, bytes]] = []
         hashes: list[bytes] = []
         for offset, (kind, payload) in enumerate(items):
             entry = Entry(size + offset, stamp, kind, payload, prev)
@@ -247,13 +250,22 @@ class Ledger:
             h = leaf_hash(data)
             entries.append(entry)
             hashes.append(h)
-            entry_rows.append(
-                {"idx": entry.index, "leaf_hash": h, "kind": kind, "timestamp": stamp, "data": data}
-            )
+            entry_rows.append((entry.index, h, kind, stamp, data))
             prev = h.hex()
         node_rows = self._completed_nodes(conn, size, hashes)
-        conn.execute(insert(ledger_entries), entry_rows)
-        conn.execute(insert(ledger_nodes), node_rows)
+        # Driver-level executemany: SQLAlchemy's per-row parameter processing was a third of
+        # the cost of a bulk append. Same statements on both backends, only the placeholder
+        # differs.
+        mark = _placeholder(conn)
+        conn.exec_driver_sql(
+            f"INSERT INTO {ledger_entries.name} (idx, leaf_hash, kind, timestamp, data) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+            entry_rows,
+        )
+        conn.exec_driver_sql(
+            f"INSERT INTO {ledger_nodes.name} (level, idx, hash) VALUES ({mark}, {mark}, {mark})",
+            node_rows,
+        )
         result = conn.execute(
             update(ledger_head)
             .where(ledger_head.c.id == 1, ledger_head.c.size == size)
@@ -265,7 +277,7 @@ class Ledger:
 
     def _completed_nodes(
         self, conn: Connection, size: int, hashes: Sequence[bytes]
-    ) -> list[dict[str, Any]]:
+    ) -> list[tuple[int, int, bytes]]:
         """Every subtree hash the new leaves complete, from the stored frontier (one read)."""
         front = subtree.frontier(size)
         found = self._lookup(conn, front)
@@ -279,39 +291,38 @@ class Ledger:
                     index=start,
                 )
             stack.append((node[0], h))
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[int, int, bytes]] = []
         for offset, h in enumerate(hashes):
             idx = size + offset
             level = 0
-            rows.append({"level": 0, "idx": idx, "hash": h})
+            rows.append((0, idx, h))
             while stack and stack[-1][0] == level:
                 _, left = stack.pop()
                 h = node_hash(left, h)
                 level += 1
                 idx >>= 1
-                rows.append({"level": level, "idx": idx, "hash": h})
+                rows.append((level, idx, h))
             stack.append((level, h))
         return rows
 
     # --- reading ----------------------------------------------------------------------------
 
     def _lookup(self, conn: Connection, nodes: Sequence[subtree.Node]) -> dict[subtree.Node, bytes]:
-        """Many nodes in one query: ``(level = l AND idx IN (…)) OR …``."""
+        """Many nodes in one point-lookup query, ``(level = ? AND idx = ?) OR …``.
+
+        Plain driver SQL: building the equivalent SQLAlchemy expression cost more than the
+        query itself (≈2 ms per proof), and a row-value ``IN (VALUES …)`` makes SQLite scan.
+        """
         if not nodes:
             return {}
-        by_level: dict[int, list[int]] = {}
-        for level, idx in nodes:
-            by_level.setdefault(level, []).append(idx)
-        condition = or_(
-            *(
-                and_(ledger_nodes.c.level == level, ledger_nodes.c.idx.in_(idxs))
-                for level, idxs in by_level.items()
-            )
+        mark = _placeholder(conn)
+        term = f"(level = {mark} AND idx = {mark})"
+        sql = f"SELECT level, idx, hash FROM {ledger_nodes.name} WHERE " + " OR ".join(
+            [term] * len(nodes)
         )
-        rows = conn.execute(
-            select(ledger_nodes.c.level, ledger_nodes.c.idx, ledger_nodes.c.hash).where(condition)
-        )
-        return {(int(r.level), int(r.idx)): bytes(r.hash) for r in rows}
+        params = tuple(v for node in nodes for v in node)
+        rows = conn.exec_driver_sql(sql, params)
+        return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
 
     def size(self, conn: Connection) -> int:
         """The number of entries."""

@@ -223,7 +223,8 @@ def test_a_rewritten_entry_breaks_the_chain_if_the_tree_is_rebuilt(
         conn.execute(update(ledger_head).values(size=0, last_hash=GENESIS_PREV))
         rebuilt = Ledger(origin=ORIGIN)
         rows = rebuilt._completed_nodes(conn, 0, hashes)
-        conn.execute(insert(ledger_nodes), rows)
+        dicts = [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows]
+        conn.execute(insert(ledger_nodes), dicts)
         conn.execute(update(ledger_head).values(size=SIZE, last_hash=hashes[-1].hex()))
     report = run(engine, ledger)
     assert report.first_bad_index == 14
