@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, or_, select
 
 from orgbook.canonical import loads_strict
+from orgbook.db import reading
 from orgbook.errors import NotFound
 from orgbook.issuer.store import (
     credential_events,
@@ -154,10 +155,21 @@ def _date(value: datetime) -> str:
 
 
 def _names(conn: Connection, org_id: str) -> tuple[NameRecord, ...]:
+    n, c = organisation_names, credentials
+    # Whether a name is current comes from its credential's state (the source the ledger
+    # projection keeps exact), not from the names table's own flag.
     rows = conn.execute(
-        select(organisation_names)
-        .where(organisation_names.c.organisation_id == org_id)
-        .order_by(organisation_names.c.valid_from, organisation_names.c.credential_id)
+        select(
+            n.c.credential_id,
+            n.c.name,
+            n.c.language,
+            n.c.alternate_names,
+            n.c.valid_from,
+            (c.c.state == "current").label("current"),
+        )
+        .join(c, c.c.id == n.c.credential_id)
+        .where(n.c.organisation_id == org_id)
+        .order_by(n.c.valid_from, n.c.credential_id)
     ).all()
     out: list[NameRecord] = []
     for i, row in enumerate(rows):
@@ -422,7 +434,7 @@ def status_list_for_url(
                 public_url=public_url,
                 passphrase=passphrase,
             )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             select(
                 status_lists.c.signed, status_lists.c.signed_version, status_lists.c.version

@@ -1,0 +1,587 @@
+"""The public verifier API: search, profiles, credentials, bundles, verify, issuers, schemas.
+
+What it owns: the routes (``router(settings)``, included by ``orgbook.app.create_app``), their
+parameters, caching headers and OpenAPI descriptions. Routes are thin: queries live in
+``orgbook.verifier.profiles`` and ``orgbook.verifier.search``, verification in
+``orgbook.verify`` and ``orgbook.verifier.checks``; every error is an ``OrgBookError`` that the
+shell turns into problem+json. The ledger's own routes are in ``orgbook.verifier.ledger_api``.
+
+``POST /api/v1/verify`` answers 200 with a report for anything that is a credential or a bundle,
+valid or not; unusable bodies (not JSON, not an object, too deep, neither a credential nor a
+bundle, a bundle whose structure is broken) are 4xx problems. It never fetches anything from the
+network: keys come from the ledger and this registry's issuers, status lists from its database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from orgbook.canonical import canonicalize, loads_strict
+from orgbook.config import Settings
+from orgbook.db import reading
+from orgbook.did import LocalResolver
+from orgbook.errors import BadInput, NotFound, OrgBookError
+from orgbook.http.caching import cached_json
+from orgbook.http.deps import EngineDep, SettingsDep
+from orgbook.http.ratelimit import rate_limited
+from orgbook.ledger.note import Checkpoint, parse_note
+from orgbook.registry import Registry
+from orgbook.verifier import profiles
+from orgbook.verifier.bundle import is_bundle, parse_bundle, parse_tlog_proof
+from orgbook.verifier.checks import verify_bundle
+from orgbook.verifier.models import (
+    CheckOut,
+    IssuerOut,
+    IssuersOut,
+    OrganisationOut,
+    SearchPageOut,
+    SuggestionsOut,
+    VerifyReportOut,
+)
+from orgbook.verify import Report, verify_credential
+
+__all__ = ["router"]
+
+PROFILE_MAX_AGE = 60
+SEARCH_MAX_AGE = 30
+STATUS_LIST_MAX_AGE = 60
+DID_MAX_AGE = 300
+
+VERIFY_EXAMPLES: dict[str, Any] = {
+    "credential": {
+        "summary": "A credential (VC 2.0, eddsa-jcs-2022)",
+        "value": {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": "urn:uuid:840f79b9-6e3f-5204-865f-5ee496d69203",
+            "type": ["VerifiableCredential", "OrganisationRegistrationCredential"],
+            "issuer": {"id": "did:web:registry.example:issuers:bc-registries"},
+            "validFrom": "1991-03-15T00:00:00Z",
+            "credentialSubject": {"id": "urn:orgbook:org:CA-BC:CP0000000"},
+            "proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022"},
+        },
+    },
+    "bundle": {
+        "summary": "A bundle (as downloaded from /api/v1/credentials/{id}/bundle)",
+        "value": {
+            "type": "OrgBookBundle",
+            "version": 1,
+            "credential": {"…": "the signed credential"},
+            "entry": {"index": 6, "timestamp": "…", "kind": "credential.issued"},
+            "proof": "c2sp.org/tlog-proof@v1\nindex 6\n…\n\n<signed checkpoint>",
+            "issuer": {"entry": {}, "proof": "…"},
+            "issuerKeys": [{"entry": {}, "proof": "…"}],
+        },
+    },
+}
+
+
+def _registry(request: Request) -> Registry | None:
+    registry = getattr(request.app.state, "registry", None)
+    return registry if isinstance(registry, Registry) else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- verification, with what this registry knows --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """Everything a verification needs from the database, gathered in one thread-pool trip."""
+
+    bundle: Mapping[str, Any] | None
+    status: Mapping[str, Mapping[str, Any] | OrgBookError] | None
+    latest: str | None
+    consistency: list[bytes] | None
+    documents: Mapping[str, Mapping[str, Any]]
+    trusted: Mapping[str, frozenset[str]]  # issuer DID -> VC types
+
+
+def _gather(
+    engine: Engine, registry: Registry | None, settings: Settings, value: Mapping[str, Any]
+) -> _Context:
+    from orgbook.credentials import CredentialType
+    from orgbook.issuer.keys import did_document, list_issuers
+
+    bundle: Mapping[str, Any] | None = value if is_bundle(value) else None
+    credential = value.get("credential") if bundle is not None else value
+    credential = credential if isinstance(credential, Mapping) else {}
+    latest: str | None = None
+    consistency: list[bytes] | None = None
+    documents: dict[str, Mapping[str, Any]] = {}
+    trusted: dict[str, frozenset[str]] = {}
+    with reading(engine) as conn:
+        if registry is not None:
+            ledger = registry.ledger
+            cid = credential.get("id")
+            if bundle is None and isinstance(cid, str) and len(cid) <= 200:
+                try:
+                    found = dict(profiles.bundle_for(conn, ledger, cid))
+                except NotFound:
+                    found = None
+                if found is not None:
+                    found["credential"] = dict(credential)  # the presented one is what is checked
+                    bundle = found
+            latest = ledger.latest_checkpoint(conn)
+            if bundle is not None and latest is not None:
+                consistency = _consistency_proof(conn, registry, bundle, latest)
+        for issuer in list_issuers(conn):
+            documents[issuer.did] = did_document(conn, issuer.id)
+            trusted[issuer.did] = frozenset(
+                CredentialType.from_slug(slug).vc_type for slug in issuer.credential_types
+            )
+    status = _status_lists(engine, registry, settings, credential)
+    return _Context(bundle, status, latest, consistency, documents, trusted)
+
+
+def _consistency_proof(
+    conn: Any, registry: Registry, bundle: Mapping[str, Any], latest: str
+) -> list[bytes] | None:
+    try:
+        stated = Checkpoint.parse(parse_note(parse_tlog_proof(bundle.get("proof"))[2]).text)
+        newest = Checkpoint.parse(parse_note(latest).text)
+    except OrgBookError:
+        return None
+    if stated.origin != newest.origin or stated.size > newest.size:
+        return None
+    proof: list[bytes] = registry.ledger.consistency_proof(conn, stated.size, newest.size)
+    return proof
+
+
+def _status_lists(
+    engine: Engine, registry: Registry | None, settings: Settings, credential: Mapping[str, Any]
+) -> dict[str, Mapping[str, Any] | OrgBookError] | None:
+    """This registry's status lists the credential names; None if any list is someone else's."""
+    urls = list(profiles.status_urls(credential))
+    base = settings.public_url.rstrip("/") + "/"
+    if not urls or len(urls) > 8 or not all(url.startswith(base) for url in urls):
+        return None
+    found: dict[str, Mapping[str, Any] | OrgBookError] = {}
+    for url in urls:
+        try:
+            found[url] = profiles.status_list_for_url(
+                engine,
+                url,
+                public_url=settings.public_url,
+                passphrase=registry.passphrase if registry else None,
+            )
+        except OrgBookError as exc:
+            found[url] = exc
+    return found
+
+
+def _fetcher(
+    status: Mapping[str, Mapping[str, Any] | OrgBookError] | None,
+) -> Callable[[str], Mapping[str, Any]] | None:
+    if status is None:
+        return None
+
+    def fetch(url: str) -> Mapping[str, Any]:
+        found = status.get(url)
+        if found is None:
+            raise NotFound(f"status list {url} was not fetched")
+        if isinstance(found, OrgBookError):
+            raise found
+        return found
+
+    return fetch
+
+
+def _report_out(report: Report, kind: Literal["credential", "bundle"], cid: Any) -> VerifyReportOut:
+    return VerifyReportOut(
+        valid=report.valid,
+        kind=kind,
+        credential_id=cid if isinstance(cid, str) else None,
+        checks=[
+            CheckOut(
+                name=c.name,
+                outcome=c.outcome,
+                reason=c.reason,
+                details=dict(c.details) if c.details else None,
+            )
+            for c in report.checks
+        ],
+    )
+
+
+def _looks_like_credential(value: Mapping[str, Any]) -> bool:
+    kinds = value.get("type")
+    names = kinds if isinstance(kinds, list) else [kinds]
+    return "@context" in value or "proof" in value or "VerifiableCredential" in names
+
+
+def verify_value(value: Any, ctx: _Context, *, ledger_keys: Any, now: datetime) -> VerifyReportOut:
+    """The report for a parsed body, given what the database said (pure, CPU only)."""
+    if not isinstance(value, Mapping):
+        raise BadInput("a credential or a bundle is a JSON object", field="")
+    fetch = _fetcher(ctx.status)
+    if is_bundle(value):
+        parse_bundle(value)  # structure: BadInput naming the field at fault
+        credential = value["credential"]
+        report = verify_bundle(
+            value,
+            ledger_keys=ledger_keys,
+            now=now,
+            status_lists=fetch,
+            newer_checkpoint=ctx.latest,
+            consistency_proof=ctx.consistency,
+        )
+        return _report_out(report, "bundle", credential.get("id"))
+    if not _looks_like_credential(value):
+        raise BadInput(
+            "neither a credential (@context, type VerifiableCredential, proof) nor a bundle "
+            "(type OrgBookBundle)",
+            field="/type",
+        )
+    if ctx.bundle is not None:
+        report = verify_bundle(
+            ctx.bundle,
+            ledger_keys=ledger_keys,
+            now=now,
+            status_lists=fetch,
+            newer_checkpoint=ctx.latest,
+            consistency_proof=ctx.consistency,
+        )
+        return _report_out(report, "credential", value.get("id"))
+    trusted = ctx.trusted
+
+    def policy(issuer: str, vc_type: str) -> bool:
+        return vc_type in trusted.get(issuer, frozenset())
+
+    report = verify_credential(
+        value,
+        resolver=LocalResolver(ctx.documents),
+        status_lists=fetch,
+        now=now,
+        trusted_issuers=policy,
+    )
+    return _report_out(report, "credential", value.get("id"))
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+def router(settings: Settings) -> APIRouter:
+    api = APIRouter()
+    read = [rate_limited("read")]
+
+    @api.get(
+        "/api/v1/organisations",
+        tags=["organisations"],
+        summary="Search organisations",
+        description=(
+            "By name (current, former or alternate; accent- and case-insensitive, prefix and "
+            "typo-tolerant) or registration/business number, best matches first, with filters. "
+            "Without `q`, every organisation in name order. Pages are stable: pass `nextCursor` "
+            "as `cursor`."
+        ),
+        response_model=SearchPageOut,
+        dependencies=read,
+    )
+    def search_organisations(
+        request: Request,
+        engine: EngineDep,
+        q: Annotated[str | None, Query(max_length=200, examples=["prairie realty"])] = None,
+        jurisdiction: Annotated[str | None, Query(max_length=16, examples=["CA-BC"])] = None,
+        status: Annotated[Literal["active", "inactive"] | None, Query()] = None,
+        entity_type: Annotated[str | None, Query(max_length=32, examples=["BC"])] = None,
+        credential_type: Annotated[
+            str | None, Query(max_length=32, examples=["relationship"])
+        ] = None,
+        issuer: Annotated[str | None, Query(max_length=64, examples=["bc-registries"])] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> Response:
+        from orgbook.verifier.search import SearchQuery, search
+
+        query = SearchQuery(
+            text=q,
+            jurisdiction=jurisdiction,
+            status=status,
+            entity_type=entity_type,
+            credential_type=credential_type,
+            issuer=issuer,
+            limit=limit,
+            cursor=cursor,
+        )
+        with reading(engine) as conn:
+            page = search(conn, query)
+        body = SearchPageOut.model_validate(page)
+        return cached_json(request, body, immutable=False, max_age=SEARCH_MAX_AGE)
+
+    @api.get(
+        "/api/v1/organisations/autocomplete",
+        tags=["organisations"],
+        summary="Suggest organisations as the user types",
+        description="Names with a word starting with `q` (name starts first), or numbers.",
+        response_model=SuggestionsOut,
+        dependencies=read,
+    )
+    def autocomplete_organisations(
+        request: Request,
+        engine: EngineDep,
+        q: Annotated[str, Query(min_length=1, max_length=200, examples=["prai"])],
+        limit: Annotated[int, Query(ge=1, le=20)] = 8,
+        jurisdiction: Annotated[str | None, Query(max_length=16)] = None,
+    ) -> Response:
+        from orgbook.verifier.search import autocomplete
+
+        with reading(engine) as conn:
+            found = autocomplete(conn, q, limit=limit, jurisdiction=jurisdiction)
+        body = SuggestionsOut.model_validate({"suggestions": found})
+        return cached_json(request, body, immutable=False, max_age=SEARCH_MAX_AGE)
+
+    @api.get(
+        "/api/v1/organisations/{org_id}",
+        tags=["organisations"],
+        summary="An organisation's profile",
+        description=(
+            "Current and former names with dates, addresses, status, relationships in both "
+            "directions, and every credential with its history (issued, superseded, revoked, "
+            "suspended, with dates and reasons)."
+        ),
+        response_model=OrganisationOut,
+        dependencies=read,
+    )
+    def get_organisation(
+        request: Request,
+        engine: EngineDep,
+        org_id: Annotated[str, Path(max_length=200, examples=["CA-BC:BC1287139"])],
+    ) -> Response:
+        with reading(engine) as conn:
+            profile = profiles.organisation_profile(conn, org_id)
+        body = OrganisationOut.model_validate(profile)
+        return cached_json(request, body, immutable=False, max_age=PROFILE_MAX_AGE)
+
+    @api.get(
+        "/api/v1/credentials/{credential_id}",
+        tags=["credentials"],
+        summary="A signed credential",
+        description=(
+            "The W3C VC 2.0 credential exactly as issued (its RFC 8785 form). Immutable: its "
+            "status is in its status lists, its history in the organisation's profile."
+        ),
+        responses={200: {"content": {"application/json": {}}}},
+        dependencies=read,
+    )
+    def get_credential(
+        request: Request,
+        engine: EngineDep,
+        credential_id: Annotated[
+            str, Path(max_length=200, examples=["urn:uuid:840f79b9-6e3f-5204-865f-5ee496d69203"])
+        ],
+    ) -> Response:
+        with reading(engine) as conn:
+            stored = profiles.find_credential(conn, credential_id)
+        return cached_json(request, stored.document, immutable=True)
+
+    @api.get(
+        "/api/v1/credentials/{credential_id}/bundle",
+        tags=["credentials"],
+        summary="A credential's bundle, verifiable offline",
+        description=(
+            "The credential, its ledger entry and C2SP tlog-proof, and the issuer's registration "
+            "and key entries with theirs, all under one signed checkpoint (the latest, or the "
+            "one at `tree_size`: then immutable). Verify it with `orgbook verify` and the "
+            "ledger key (`GET /api/v1/ledger/key`); see docs/verifying.md."
+        ),
+        responses={200: {"content": {"application/json": {}}}},
+        dependencies=read,
+    )
+    def get_bundle(
+        request: Request,
+        engine: EngineDep,
+        credential_id: Annotated[str, Path(max_length=200)],
+        tree_size: Annotated[int | None, Query(ge=1, le=2**53 - 1)] = None,
+    ) -> Response:
+        registry = _require_registry(request)
+        with reading(engine) as conn:
+            body = profiles.bundle_for(conn, registry.ledger, credential_id, tree_size=tree_size)
+        return cached_json(
+            request,
+            canonicalize(body),
+            immutable=tree_size is not None,
+            max_age=PROFILE_MAX_AGE,
+        )
+
+    @api.post(
+        "/api/v1/verify",
+        tags=["verify"],
+        summary="Verify a credential or a bundle",
+        description=(
+            "Body: a credential (from any issuer) or a bundle. Answers 200 with one result per "
+            "check (schema, signature, issuer_key, issuer_trusted, key_valid_at_issuance, "
+            "validity_period, status and, for bundles and credentials issued here, "
+            "ledger_inclusion, checkpoint, consistency, witnesses); `valid` is false when any "
+            "failed. A body that is neither is a 400; over the size limit, a 413. Nothing is "
+            "fetched from the network: DIDs other than did:key and this registry's issuers do "
+            "not resolve here (use `orgbook verify` for those)."
+        ),
+        response_model=VerifyReportOut,
+        dependencies=[rate_limited("verify")],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object"},
+                        "examples": VERIFY_EXAMPLES,
+                    }
+                },
+            }
+        },
+    )
+    async def verify(request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
+        raw = await request.body()
+        if not raw.strip():
+            raise BadInput("the body is empty: send a credential or a bundle", field="")
+        value = loads_strict(raw)  # not JSON, too deep, duplicate keys: 400
+        if not isinstance(value, dict):
+            raise BadInput("a credential or a bundle is a JSON object", field="")
+        registry = _registry(request)
+        ctx = await run_in_threadpool(_gather, engine, registry, settings, value)
+        keys = registry.ledger.verifiers if registry is not None else ()
+        return verify_value(value, ctx, ledger_keys=keys, now=_now())
+
+    # --- issuers ------------------------------------------------------------------------------
+
+    @api.get(
+        "/api/v1/issuers",
+        tags=["issuers"],
+        summary="The issuers registered on the ledger",
+        response_model=IssuersOut,
+        dependencies=read,
+    )
+    def get_issuers(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+        from orgbook.issuer.keys import list_issuers
+
+        with reading(engine) as conn:
+            found = list_issuers(conn)
+        base = settings.public_url.rstrip("/")
+        body = IssuersOut(
+            issuers=[
+                IssuerOut(
+                    id=i.id,
+                    did=i.did,
+                    name=i.name,
+                    jurisdiction=i.jurisdiction,
+                    credential_types=list(i.credential_types),
+                    ledger_index=i.ledger_index,
+                    did_document=f"{base}/issuers/{i.id}/did.json",
+                )
+                for i in found
+            ]
+        )
+        return cached_json(request, body, immutable=False, max_age=DID_MAX_AGE)
+
+    def did_json(request: Request, engine: Engine, issuer_id: str) -> Response:
+        from orgbook.issuer.keys import did_document
+
+        with reading(engine) as conn:
+            document = did_document(conn, issuer_id)
+        return cached_json(
+            request,
+            document,
+            immutable=False,
+            max_age=DID_MAX_AGE,
+            media_type="application/did+json",
+        )
+
+    did_doc = {
+        "tags": ["issuers"],
+        "summary": "An issuer's DID document (did:web)",
+        "description": "Every key the issuer had; only active ones are assertion methods.",
+        "responses": {200: {"content": {"application/did+json": {}}}},
+        "dependencies": read,
+    }
+
+    @api.get("/issuers/{issuer_id}/did.json", **did_doc)  # type: ignore[arg-type]
+    def get_did_document(
+        request: Request, engine: EngineDep, issuer_id: Annotated[str, Path(max_length=64)]
+    ) -> Response:
+        return did_json(request, engine, issuer_id)
+
+    @api.get("/api/v1/issuers/{issuer_id}/did.json", **did_doc)  # type: ignore[arg-type]
+    def get_did_document_v1(
+        request: Request, engine: EngineDep, issuer_id: Annotated[str, Path(max_length=64)]
+    ) -> Response:
+        return did_json(request, engine, issuer_id)
+
+    @api.get(
+        "/issuers/{issuer_id}/status/{purpose}/{number}",
+        tags=["issuers"],
+        summary="A signed Bitstring Status List credential",
+        description=(
+            "The issuer's revocation or suspension list number `number` (131,072 entries), "
+            "signed by its active key; re-signed when a bit changes. Short max-age."
+        ),
+        responses={200: {"content": {"application/json": {}}}},
+        dependencies=read,
+    )
+    def get_status_list(
+        request: Request,
+        engine: EngineDep,
+        settings: SettingsDep,
+        issuer_id: Annotated[str, Path(max_length=64)],
+        purpose: Literal["revocation", "suspension"],
+        number: Annotated[int, Path(ge=0, le=10**9)],
+    ) -> Response:
+        registry = _registry(request)
+        url = f"{settings.public_url.rstrip('/')}/issuers/{issuer_id}/status/{purpose}/{number}"
+        document = profiles.status_list_for_url(
+            engine,
+            url,
+            public_url=settings.public_url,
+            passphrase=registry.passphrase if registry else None,
+        )
+        return cached_json(
+            request, canonicalize(document), immutable=False, max_age=STATUS_LIST_MAX_AGE
+        )
+
+    # --- schemas ------------------------------------------------------------------------------
+
+    @api.get(
+        "/schemas/{group}/{slug}/{version}.json",
+        tags=["credentials"],
+        summary="A JSON Schema (credential types, registry records)",
+        description="Served under its stable `$id`; immutable for a given version.",
+        responses={200: {"content": {"application/schema+json": {}}}},
+        dependencies=read,
+    )
+    def get_schema(
+        request: Request,
+        group: Literal["credentials", "records"],
+        slug: Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$")],
+        version: Annotated[str, Path(pattern=r"^[0-9]{1,4}\.[0-9]{1,4}$")],
+    ) -> Response:
+        from orgbook.schemas import DEFAULT_SCHEMA_BASE, schema_by_id
+
+        schema = schema_by_id(f"{DEFAULT_SCHEMA_BASE}/{group}/{slug}/{version}.json")
+        return cached_json(
+            request,
+            canonicalize(dict(schema)),
+            immutable=True,
+            media_type="application/schema+json",
+        )
+
+    _ = settings
+    return api
+
+
+def _require_registry(request: Request) -> Registry:
+    registry = _registry(request)
+    if registry is None:
+        from orgbook.errors import ConfigurationError
+
+        raise ConfigurationError("this application has no registry (ledger) configured")
+    return registry
