@@ -16,9 +16,10 @@ tokeniser. Pure functions, no I/O.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-KEY_LEN = 64
+KEY_LEN = 48
 """Word-start keys (and prefix queries) are compared on their first ``KEY_LEN`` characters."""
 
 MAX_WORD_STARTS = 8
@@ -43,6 +44,17 @@ LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = (
     ("b", "c"),
     ("bc",),
 )
+# Words that start no prefix key: legal forms and short function words ("smith and sons ltd"
+# is found by "smith", "sons", not by "and …" or "ltd"; the fuzzy tier still matches them).
+NO_WORD_START = frozenset(token for suffix in LEGAL_SUFFIXES for token in suffix) | frozenset(
+    ("and", "the", "of", "et", "de", "du", "des", "la", "le", "les")
+)
+_SUFFIX_BY_LAST: dict[str, list[list[str]]] = {}
+for _suffix in LEGAL_SUFFIXES:
+    _SUFFIX_BY_LAST.setdefault(_suffix[-1], []).append(list(_suffix))
+_SUFFIX_LAST = frozenset(_SUFFIX_BY_LAST)
+_NOT_WORD = re.compile(r"[\W_]+")  # \w is exactly str.isalnum() plus "_"
+_DIGIT = re.compile(r"\d")
 
 
 def _strip_marks(text: str) -> str:
@@ -55,23 +67,23 @@ def normalise(text: str) -> str:
     # Casefolding can produce characters that decompose again (and the other way round), so
     # marks are stripped on both sides of it; ASCII needs neither.
     folded = text.lower() if text.isascii() else _strip_marks(_strip_marks(text).casefold())
-    folded = folded.replace("&", " and ")
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
+    return _NOT_WORD.sub(" ", folded.replace("&", " and ")).strip()
 
 
 def core_name(norm: str) -> str:
     """``norm`` (already normalised) without trailing legal-form suffixes; never empty if
     ``norm`` is not: "smith and sons ltd" → "smith and sons", "ltd" → "ltd"."""
+    if norm.rpartition(" ")[2] not in _SUFFIX_LAST:
+        return norm
     tokens = norm.split(" ")
-    stripped = True
-    while stripped:
-        stripped = False
-        for suffix in LEGAL_SUFFIXES:
+    while len(tokens) > 1 and tokens[-1] in _SUFFIX_LAST:
+        for suffix in _SUFFIX_BY_LAST[tokens[-1]]:
             n = len(suffix)
-            if len(tokens) > n and tuple(tokens[-n:]) == suffix:
+            if len(tokens) > n and tokens[-n:] == suffix:
                 del tokens[-n:]
-                stripped = True
                 break
+        else:
+            break
     return " ".join(tokens)
 
 
@@ -81,11 +93,12 @@ def number_key(text: str) -> str:
 
 
 def has_digit(text: str) -> bool:
-    return any(ch.isdigit() for ch in text)
+    return _DIGIT.search(text) is not None
 
 
 def word_starts(norm: str) -> list[tuple[int, int, str]]:
-    """``(is_start, offset, key)`` for the first :data:`MAX_WORD_STARTS` words of ``norm``.
+    """``(is_start, offset, key)`` for the name and its next :data:`MAX_WORD_STARTS` - 1 words
+    (words in :data:`NO_WORD_START` excepted).
 
     ``key`` is ``norm[offset:offset + KEY_LEN]``; ``is_start`` is 1 for the start of the name.
     """
@@ -93,10 +106,13 @@ def word_starts(norm: str) -> list[tuple[int, int, str]]:
         return []
     out = [(1, 0, norm[:KEY_LEN])]
     offset = norm.find(" ")
-    while offset >= 0 and len(out) < MAX_WORD_STARTS:
+    words = 1
+    while offset >= 0 and words < MAX_WORD_STARTS:
         start = offset + 1
-        out.append((0, start, norm[start : start + KEY_LEN]))
         offset = norm.find(" ", start)
+        words += 1
+        if norm[start : offset if offset >= 0 else None] not in NO_WORD_START:
+            out.append((0, start, norm[start : start + KEY_LEN]))
     return out
 
 

@@ -59,7 +59,6 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from orgbook.db import is_sqlite, metadata
@@ -386,67 +385,89 @@ def _remove(conn: Connection, org_ids: list[str]) -> None:
     conn.execute(delete(o).where(o.c.org_id.in_(org_ids)))
 
 
+def _bulk_insert(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order); straight to the driver on SQLite, where
+    SQLAlchemy's per-row parameter processing would cost more than the insert itself."""
+    if not rows:
+        return
+    if is_sqlite(conn):
+        marks = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        conn.exec_driver_sql(sql, rows)
+    else:
+        conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+_ORG_COLUMNS = (
+    "org_id",
+    "jurisdiction",
+    "registration_number",
+    "business_number",
+    "status",
+    "active",
+    "entity_type",
+    "name",
+    "sort_key",
+)
+
+
 def _insert(conn: Connection, docs: list[OrgDoc]) -> None:
-    org_rows: list[dict[str, Any]] = []
-    name_rows: list[dict[str, Any]] = []
-    prefix_rows: list[dict[str, Any]] = []
-    number_rows: list[dict[str, Any]] = []
-    tag_rows: list[dict[str, Any]] = []
+    org_rows: list[tuple[Any, ...]] = []
+    name_rows: list[tuple[Any, ...]] = []
+    prefix_rows: list[tuple[Any, ...]] = []
+    number_rows: list[tuple[Any, ...]] = []
+    tag_rows: list[tuple[Any, ...]] = []
     terms: set[str] = set()
+    kinds = ("current", "alternate", "former")
     for doc in docs:
+        org_id = doc.org_id
         current = _current_name(doc)
         org_rows.append(
-            {
-                "org_id": doc.org_id,
-                "jurisdiction": doc.jurisdiction.upper(),
-                "registration_number": doc.registration_number,
-                "business_number": doc.business_number,
-                "status": doc.status,
-                "active": doc.status == "active",
-                "entity_type": doc.entity_type,
-                "name": current,
-                "sort_key": normalise(current),
-            }
+            (
+                org_id,
+                doc.jurisdiction.upper(),
+                doc.registration_number,
+                doc.business_number,
+                doc.status,
+                doc.status == "active",
+                doc.entity_type,
+                current,
+                normalise(current),
+            )
         )
         keys: set[tuple[int, str]] = set()
         for nm in _index_names(doc):
-            name_rows.append(
-                {
-                    "org_id": doc.org_id,
-                    "kind": ("current", "alternate", "former")[nm.rank],
-                    "name": nm.display,
-                    "norm": nm.norm,
-                    "core": core_name(nm.norm),
-                }
-            )
+            name_rows.append((org_id, kinds[nm.rank], nm.display, nm.norm, core_name(nm.norm)))
             keys.update((is_start, key) for is_start, _, key in word_starts(nm.norm))
-            terms.update(t for t in nm.norm.split(" ") if not has_digit(t))
-        prefix_rows.extend({"is_start": s, "key": k, "org_id": doc.org_id} for s, k in keys)
+            terms.update(nm.norm.split(" "))
+        prefix_rows.extend((s, k, org_id) for s, k in keys)
         number_rows.extend(
-            {"key": k, "org_id": doc.org_id}
-            for k in _number_keys(doc.registration_number, doc.business_number)
+            (k, org_id) for k in _number_keys(doc.registration_number, doc.business_number)
         )
         tag_rows.extend(
-            {"org_id": doc.org_id, "kind": kind, "value": value}
+            (org_id, kind, value)
             for kind, values in (("c", doc.credential_types), ("i", doc.issuers))
             for value in set(values)
         )
-    conn.execute(search_org.insert(), org_rows)
-    if name_rows:
-        conn.execute(search_name.insert(), name_rows)
-        if is_sqlite(conn):
-            search_sqlite.fts_add(conn, [doc.org_id for doc in docs])
-    if prefix_rows:
-        conn.execute(search_prefix.insert(), prefix_rows)
-    if number_rows:
-        conn.execute(search_number.insert(), number_rows)
-    if tag_rows:
-        conn.execute(search_tag.insert(), tag_rows)
-    if terms:
-        insert = sqlite_insert if is_sqlite(conn) else pg_insert
+    _bulk_insert(conn, search_org, _ORG_COLUMNS, org_rows)
+    _bulk_insert(conn, search_name, ("org_id", "kind", "name", "norm", "core"), name_rows)
+    if name_rows and is_sqlite(conn):
+        search_sqlite.fts_add(conn, [doc.org_id for doc in docs])
+    _bulk_insert(conn, search_prefix, ("is_start", "key", "org_id"), prefix_rows)
+    _bulk_insert(conn, search_number, ("key", "org_id"), number_rows)
+    _bulk_insert(conn, search_tag, ("org_id", "kind", "value"), tag_rows)
+    words = sorted(t for t in terms if not has_digit(t))  # numbers are matched exactly
+    if not words:
+        return
+    if is_sqlite(conn):
+        sql = "INSERT OR IGNORE INTO search_term (term) VALUES (?)"
+        conn.exec_driver_sql(sql, [(t,) for t in words])
+    else:
         conn.execute(
-            insert(search_term).on_conflict_do_nothing(index_elements=["term"]),
-            [{"term": t} for t in sorted(terms)],
+            pg_insert(search_term).on_conflict_do_nothing(index_elements=["term"]),
+            [{"term": t} for t in words],
         )
 
 
