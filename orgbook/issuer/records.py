@@ -125,10 +125,27 @@ def _validators() -> dict[str, jsonschema.Draft202012Validator]:
         schema = schemas.get(record_schema_id(kind))
         if schema is None:
             raise ConfigurationError(f"no record schema for kind {kind!r} in {SCHEMA_DIR}")
+        if kind != "record":
+            # Same schema with its local "#/$defs/…" references inlined: resolving them is most
+            # of jsonschema's cost per record (≈1 ms → ≈0.3 ms).
+            schema = _inline_local_refs(schema, schema.get("$defs", {}))
         validators[kind] = jsonschema.Draft202012Validator(
             schema, registry=registry, format_checker=checker
         )
     return validators
+
+
+def _inline_local_refs(node: Any, defs: Mapping[str, Any]) -> Any:
+    """``node`` with every ``{"$ref": "#/$defs/x"}`` replaced by ``x`` (the record schemas'
+    definitions are not recursive)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+            return _inline_local_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline_local_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_local_refs(v, defs) for v in node]
+    return node
 
 
 def _pointer(path: Any) -> str:
