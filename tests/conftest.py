@@ -52,7 +52,7 @@ def pg_url() -> Iterator[str]:
     admin_engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     try:
         with admin_engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
+            conn.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"))
         base = admin.rsplit("/", 1)[0]
         url = f"{base}/{name}"
         ext_engine = create_engine(url, isolation_level="AUTOCOMMIT")
