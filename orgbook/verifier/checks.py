@@ -521,7 +521,7 @@ class _LedgerResolver:
         if self._fallback is not None:
             try:
                 theirs = self._fallback.resolve(did)
-            except NotFound:
+            except OrgBookError:  # the fallback cannot tell: the ledger's answer stands
                 theirs = None
         if ours is None and theirs is None:
             if isinstance(did, str) and did.startswith("did:key:"):

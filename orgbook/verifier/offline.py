@@ -1,0 +1,319 @@
+"""The offline verifier: a credential or a bundle in, a report out, as ``orgbook verify`` runs it.
+
+What it owns: reading the input (a file of JSON: a bundle or a plain credential), choosing how
+to verify it, the ``--online`` flow, remembering checkpoints, and printing reports.
+
+* A **bundle** with the ledger key needs no network: the issuer's registration and keys come
+  from ledger entries proven under a checkpoint the ledger key signed
+  (:func:`orgbook.verifier.checks.verify_bundle`).
+* With ``--online URL`` it also reads the live registry: the current status lists, the latest
+  checkpoint and a consistency proof from the bundle's checkpoint to it. Like Go's checksum
+  database client, it remembers the latest checkpoint it saw per ledger origin (in
+  ``$ORGBOOK_STATE_DIR`` or ``~/.local/state/orgbook/``) and refuses a registry whose checkpoint
+  is not consistent with the remembered one: a fork, or a rewritten history.
+* A **plain credential** is verified as any VC 2.0 verifier would (``did:key``, or ``did:web``
+  over HTTPS, status lists over HTTPS); with ``--online``, a credential the registry issued is
+  verified through its bundle.
+
+What it must not do: exit or print on its own (``orgbook.verifier.cli`` does), or reach the
+network other than through the resolver, status fetcher and client it is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from orgbook.canonical import loads_strict
+from orgbook.did import DidResolver, LocalResolver
+from orgbook.errors import BadInput, OrgBookError
+from orgbook.ledger.note import Checkpoint, CosignatureVerifier, NoteVerifier
+from orgbook.verifier.bundle import is_bundle, parse_bundle, parse_tlog_proof
+from orgbook.verifier.checks import (
+    consistency_failure,
+    open_ledger_checkpoint,
+    verify_bundle,
+)
+from orgbook.verifier.client import RegistryClient
+from orgbook.verify import Check, Report, verify_credential
+
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "CheckpointMemory",
+    "Verification",
+    "classify",
+    "default_state_dir",
+    "format_report",
+    "parse_ledger_key",
+    "read_document",
+    "verify_document",
+]
+
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+STATE_ENV = "ORGBOOK_STATE_DIR"
+Kind = Literal["credential", "bundle"]
+MARKS = {"pass": "✓", "fail": "✗", "skip": "–"}
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What was verified, the report, and notes for the reader (trust decisions taken)."""
+
+    kind: Kind
+    report: Report
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.report.to_dict(), "notes": list(self.notes)}
+
+
+# --- input --------------------------------------------------------------------------------------
+
+
+def read_document(path: str) -> Any:
+    """The JSON value in ``path`` (``-`` for stdin); :class:`BadInput` when unusable."""
+    import sys
+
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}", field="FILE") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise BadInput(f"{path} is larger than {MAX_INPUT_BYTES} bytes", field="FILE")
+    try:
+        return loads_strict(data)
+    except OrgBookError as exc:
+        raise BadInput(f"{path} is not JSON: {exc.detail}", field="FILE") from None
+
+
+def classify(value: Any) -> Kind:
+    """``bundle`` or ``credential``; :class:`BadInput` for anything else."""
+    if is_bundle(value):
+        parse_bundle(value)
+        return "bundle"
+    if isinstance(value, Mapping):
+        kinds = value.get("type")
+        names = kinds if isinstance(kinds, list) else [kinds]
+        if "VerifiableCredential" in names or "@context" in value:
+            return "credential"
+    raise BadInput("neither a credential nor a bundle (type OrgBookBundle)", field="FILE")
+
+
+def parse_ledger_key(arg: str) -> NoteVerifier:
+    """``--ledger-key``: a verifier key string, or ``@file`` holding one."""
+    text = arg
+    if arg.startswith("@"):
+        try:
+            text = Path(arg[1:]).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"cannot read the ledger key file {arg[1:]}: {exc}") from None
+    try:
+        return NoteVerifier.from_vkey(text.strip())
+    except BadInput as exc:
+        raise BadInput(f"--ledger-key: {exc.detail}", field="ledger-key") from None
+
+
+# --- remembered checkpoints ---------------------------------------------------------------------
+
+
+def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get(STATE_ENV):
+        return Path(env[STATE_ENV])
+    return Path.home() / ".local" / "state" / "orgbook"
+
+
+class CheckpointMemory:
+    """The latest checkpoint seen per ledger origin, one file each, replaced atomically."""
+
+    __slots__ = ("directory",)
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def _path(self, origin: str) -> Path:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", origin)[:80]
+        digest = hashlib.sha256(origin.encode()).hexdigest()[:12]
+        return self.directory / "checkpoints" / f"{slug}-{digest}"
+
+    def load(self, origin: str) -> str | None:
+        try:
+            return self._path(origin).read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def save(self, origin: str, note: str) -> None:
+        path = self._path(origin)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(note, "utf-8")
+        os.replace(tmp, path)
+
+
+# --- verification -------------------------------------------------------------------------------
+
+
+def _replace(report: Report, check: Check) -> Report:
+    return Report(tuple(check if c.name == check.name else c for c in report.checks))
+
+
+def _stated(bundle: Mapping[str, Any]) -> Checkpoint | None:
+    try:
+        from orgbook.ledger.note import parse_note
+
+        return Checkpoint.parse(parse_note(parse_tlog_proof(bundle.get("proof"))[2]).text)
+    except OrgBookError:
+        return None
+
+
+def _online_bundle(
+    bundle: Mapping[str, Any],
+    *,
+    online: RegistryClient,
+    ledger_keys: Sequence[NoteVerifier],
+    now: datetime,
+    witnesses: Sequence[CosignatureVerifier],
+    min_witnesses: int,
+    memory: CheckpointMemory | None,
+    notes: list[str],
+) -> Report:
+    # 1. the registry's latest checkpoint, and a proof from the bundle's to it
+    latest_note = online.checkpoint()
+    stated = _stated(bundle)
+    proof: list[bytes] | None = None
+    latest: Checkpoint | None = None
+    try:
+        latest = open_ledger_checkpoint(latest_note, ledger_keys)
+    except OrgBookError:
+        latest = None  # verify_bundle's consistency check reports why
+    if latest is not None and stated is not None and stated.size != latest.size:
+        low, high = sorted((stated.size, latest.size))
+        proof = online.consistency_proof(low, high)
+    report = verify_bundle(
+        bundle,
+        ledger_keys=ledger_keys,
+        now=now,
+        witnesses=witnesses,
+        min_witnesses=min_witnesses,
+        newer_checkpoint=latest_note,
+        consistency_proof=proof,
+        status_lists=online.status_list,
+        resolver=online,
+    )
+    if latest is None or memory is None:
+        return report
+    # 2. the checkpoint remembered from before: the registry must be an extension of it
+    seen_note = memory.load(latest.origin)
+    seen: Checkpoint | None = None
+    if seen_note is not None:
+        try:
+            seen = open_ledger_checkpoint(seen_note, ledger_keys)
+        except OrgBookError as exc:
+            notes.append(f"ignored the remembered checkpoint (it does not verify: {exc.detail})")
+    if seen is not None:
+        between = None
+        if seen.size != latest.size:
+            low, high = sorted((seen.size, latest.size))
+            between = online.consistency_proof(low, high)
+        failure = consistency_failure(seen, latest, between)
+        if failure is not None:
+            refusal = Check(
+                "consistency",
+                "fail",
+                f"refused: the registry's checkpoint (tree size {latest.size}) is not consistent "
+                f"with the one seen before (tree size {seen.size}): {failure}",
+            )
+            return _replace(report, refusal)
+        if seen.size > latest.size:
+            notes.append(
+                f"the registry serves an older checkpoint ({latest.size}) than one seen before "
+                f"({seen.size}); both are consistent"
+            )
+            return report
+    memory.save(latest.origin, latest_note)
+    return report
+
+
+def verify_document(
+    value: Any,
+    *,
+    now: datetime,
+    ledger_keys: Sequence[NoteVerifier] = (),
+    witnesses: Sequence[CosignatureVerifier] = (),
+    min_witnesses: int = 0,
+    online: RegistryClient | None = None,
+    resolver: DidResolver | None = None,
+    status_lists: Callable[[str], Mapping[str, Any]] | None = None,
+    memory: CheckpointMemory | None = None,
+) -> Verification:
+    """Verify a parsed bundle or credential; :class:`BadInput` if it is neither.
+
+    Without ``online`` a bundle is verified with nothing but ``ledger_keys``. ``resolver`` and
+    ``status_lists`` serve plain credentials (and are the only I/O used for them).
+    """
+    kind = classify(value)
+    notes: list[str] = []
+    keys = list(ledger_keys)
+    if online is not None and not keys:
+        vkey = online.ledger_key()
+        keys.append(NoteVerifier.from_vkey(vkey))
+        notes.append(f"ledger key {vkey} taken from {online.base_url} (pin it with --ledger-key)")
+    bundle: Mapping[str, Any] | None = value if kind == "bundle" else None
+    if bundle is None and online is not None and isinstance(value.get("id"), str):
+        found = online.bundle(value["id"])
+        if found is not None:
+            bundle = {**found, "credential": value}
+            notes.append(f"verified through the registry's bundle for {value['id']}")
+    if bundle is not None:
+        if online is not None:
+            report = _online_bundle(
+                bundle,
+                online=online,
+                ledger_keys=keys,
+                now=now,
+                witnesses=witnesses,
+                min_witnesses=min_witnesses,
+                memory=memory,
+                notes=notes,
+            )
+        else:
+            report = verify_bundle(
+                bundle,
+                ledger_keys=keys,
+                now=now,
+                witnesses=witnesses,
+                min_witnesses=min_witnesses,
+            )
+            notes.append("offline: status not checked (pass --online URL to check it)")
+        return Verification(kind, report, tuple(notes))
+    fetch = online.status_list if online is not None else status_lists
+    report = verify_credential(
+        value, resolver=resolver or LocalResolver(), status_lists=fetch, now=now
+    )
+    return Verification(kind, report, tuple(notes))
+
+
+def format_report(verification: Verification) -> str:
+    """One line per check (``✓``/``✗``/``–`` name: reason), then the verdict."""
+    lines = [
+        f"{MARKS.get(c.outcome, '?')} {c.name}: {c.reason}" for c in verification.report.checks
+    ]
+    lines += [f"  note: {note}" for note in verification.notes]
+    verdict = "VALID" if verification.report.valid else "INVALID"
+    lines.append(f"{verdict} {verification.kind}")
+    return "\n".join(lines)
+
+
+def report_json(verification: Verification) -> str:
+    return json.dumps(verification.to_dict(), ensure_ascii=False, indent=2)
