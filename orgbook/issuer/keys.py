@@ -274,7 +274,11 @@ def did_document(conn: Connection, issuer_id: str) -> dict[str, Any]:
     for method in document.get("verificationMethod", []):
         when = retired.get(method.get("id"))
         if when is not None:
-            method["revoked"] = _as_utc(when).strftime("%Y-%m-%dT%H:%M:%SZ")
+            # Microseconds kept: proofs carry them, and one signed earlier in the second of the
+            # retirement must not look signed after it.
+            method["revoked"] = _as_utc(when).strftime(
+                "%Y-%m-%dT%H:%M:%S.%fZ" if when.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+            )
     return document
 
 
@@ -291,13 +295,15 @@ class IssuerKeys:
         with cls._lock:
             cached = cls._cache.get(issuer_id)
         row = conn.execute(
-            select(issuer_keys.c.key_id, issuer_keys.c.sealed_private_key)
+            select(issuer_keys.c.key_id, issuer_keys.c.public_key, issuer_keys.c.sealed_private_key)
             .where(issuer_keys.c.issuer_id == issuer_id, issuer_keys.c.active.is_(True))
             .order_by(issuer_keys.c.added_index.desc())
         ).first()
         if row is None or row.sealed_private_key is None:
             raise Conflict(f"issuer {issuer_id!r} has no active signing key", field="issuer")
-        if cached and cached[0] == row.key_id:
+        # The same issuer id and key id can name another key (another database, a re-created
+        # issuer): only a cached signer with this row's public key will do.
+        if cached and cached[0] == row.key_id and cached[1].public_key == bytes(row.public_key):
             return cached
         signer = Ed25519Signer.from_seed(unseal_seed(bytes(row.sealed_private_key), passphrase))
         with cls._lock:
