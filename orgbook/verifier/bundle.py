@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -242,7 +243,7 @@ def parse_bundle(obj: object) -> Bundle:
 def proven_entry_json(entry: Entry, proof: Sequence[bytes], checkpoint_note: str) -> dict[str, Any]:
     """``{entry, proof}`` for the ``issuer`` and ``issuerKeys`` members."""
     return {
-        "entry": entry.to_json(),
+        "entry": copy.deepcopy(entry.to_json()),
         "proof": format_tlog_proof(entry.index, proof, checkpoint_note),
     }
 
@@ -257,11 +258,12 @@ def build_bundle(
     issuer_keys: Sequence[tuple[Entry, Sequence[bytes]]] = (),
 ) -> dict[str, Any]:
     """The bundle JSON: every proof is under the one signed checkpoint ``checkpoint_note``."""
+    # Deep copies: the bundle shares no mutable state with the entries it was built from.
     body: dict[str, Any] = {
         "type": BUNDLE_TYPE,
         "version": BUNDLE_VERSION,
-        "credential": dict(credential),
-        "entry": entry.to_json(),
+        "credential": copy.deepcopy(dict(credential)),
+        "entry": copy.deepcopy(entry.to_json()),
         "proof": format_tlog_proof(entry.index, proof, checkpoint_note),
     }
     if issuer is not None:
