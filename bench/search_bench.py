@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from orgbook.db import make_engine, metadata
 from orgbook.verifier.search import (
@@ -211,13 +211,19 @@ def measure(engine: Engine, n: int, seed: int, count: int) -> None:
     p50, p99 = _time(engine, ac, lambda conn, q: autocomplete(conn, q))
     print(f"  autocomplete {'(2-5 chars)':14} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
 
-    found = 0
+    # Generated names repeat (as real ones do: many "Boulangerie Tremblay"), so recall counts
+    # the misspelt organisation, or one with exactly its name, among the first ten hits.
+    found = same_name = 0
     fuzzy = [(d, _typo(rng, d.names[0].name)) for d in named]
     with engine.connect() as conn:
         for d, q in fuzzy:
             hits = search(conn, SearchQuery(q, limit=10)).hits
             found += any(h.org_id == d.org_id for h in hits)
-    print(f"  fuzzy recall@10 {found / len(fuzzy):.3f} ({len(fuzzy)} queries)")
+            same_name += any(h.name == d.names[0].name for h in hits)
+    print(
+        f"  fuzzy recall@10: the name {same_name / len(fuzzy):.3f}, "
+        f"the organisation itself {found / len(fuzzy):.3f} ({len(fuzzy)} queries)"
+    )
 
 
 def run(label: str, engine: Engine, args: argparse.Namespace) -> None:
@@ -233,6 +239,12 @@ def run(label: str, engine: Engine, args: argparse.Namespace) -> None:
     measure(engine, args.orgs, args.seed, args.queries)
 
 
+def _sqlite_cache(engine: Engine, megabytes: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: object, _record: object) -> None:
+        dbapi_conn.execute(f"PRAGMA cache_size=-{megabytes * 1024}")  # type: ignore[attr-defined]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orgs", type=int, default=100000)
@@ -241,11 +253,16 @@ def main() -> None:
     parser.add_argument("--sqlite", help="SQLite file (default: a temporary one)")
     parser.add_argument("--pg", help="PostgreSQL URL (its search tables are dropped first)")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--cache-mb", type=int, default=0, help="SQLite page cache (default: SQLite's 2 MB)"
+    )
     args = parser.parse_args()
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             path = args.sqlite or str(Path(tmp) / "bench.sqlite3")
             engine = make_engine(f"sqlite:///{path}")
+            if args.cache_mb:
+                _sqlite_cache(engine, args.cache_mb)
             run("SQLite", engine, args)
             engine.dispose()
     if args.pg:
