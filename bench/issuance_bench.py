@@ -120,10 +120,9 @@ def instrumented(timers: Timers) -> Iterator[None]:
     patch(sa_base.Connection, "execute", "storage")
     patch(sa_base.Connection, "exec_driver_sql", "storage")
     patch(sa_base.Connection, "_commit_impl", "storage")
-    patch(orgbook.issuer.service, "parse_record", "validation + mapping")
-    patch(orgbook.issuer.service, "map_record", "validation + mapping")
-    if hasattr(orgbook.issuer.service, "parse_record_fast"):
-        patch(orgbook.issuer.service, "parse_record_fast", "validation + mapping")
+    for fn in ("parse_record", "parse_record_fast", "map_record"):
+        if hasattr(orgbook.issuer.service, fn):
+            patch(orgbook.issuer.service, fn, "validation + mapping")
     if hasattr(orgbook.issuer.bulk, "loads_strict"):
         patch(orgbook.issuer.bulk, "loads_strict", "feed parsing")
     if hasattr(orgbook.issuer.bulk, "_loads"):

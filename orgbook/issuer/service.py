@@ -43,7 +43,8 @@ from orgbook.errors import (
 from orgbook.issuer import statuslists
 from orgbook.issuer.keys import Issuer, IssuerKeys, get_issuer
 from orgbook.issuer.mapping import CredentialDraft, map_record
-from orgbook.issuer.records import Record, parse_record
+from orgbook.issuer.recordcheck import parse_record_fast
+from orgbook.issuer.records import Record
 from orgbook.issuer.store import (
     credential_events,
     credentials,
@@ -196,7 +197,7 @@ class Issuance:
             number = numbers[pos]
             event_id = raw.get("event_id") if isinstance(raw, Mapping) else None
             try:
-                record = parse_record(raw)
+                record = parse_record_fast(raw)  # jsonschema only for records it doubts
                 self._check_scope(issuer, record)
                 drafts = map_record(record, issuer_did=issuer.did, issuer_name=issuer.name)
                 for draft in drafts:
@@ -547,6 +548,9 @@ class Issuance:
                 .all()
             )
         inserts = []
+        # Updates grouped by the columns they change: one executemany per group, not one
+        # UPDATE per organisation.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for org_id, values in updates.items():
             if org_id in existing:
                 changes = {
@@ -555,9 +559,9 @@ class Issuance:
                     if k not in ("id", "jurisdiction", "registration_number")
                 }
                 changes["updated_index"] = index
-                conn.execute(
-                    update(organisations).where(organisations.c.id == org_id).values(**changes)
-                )
+                row = {f"v_{k}": v for k, v in changes.items()}
+                row["b_id"] = org_id
+                groups.setdefault(tuple(sorted(changes)), []).append(row)
             else:
                 inserts.append(
                     {
@@ -571,6 +575,13 @@ class Issuance:
                         "updated_index": index,
                     }
                 )
+        for columns, rows in groups.items():
+            conn.execute(
+                update(organisations)
+                .where(organisations.c.id == bindparam("b_id"))
+                .values({c: bindparam(f"v_{c}") for c in columns}),
+                rows,
+            )
         if inserts:
             # Same key set for every row, so executemany sends one statement.
             conn.execute(organisations.insert(), inserts)
