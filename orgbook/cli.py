@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from orgbook import __version__
-from orgbook.errors import OrgBookError
+from orgbook.errors import ConfigurationError, OrgBookError
 
 # Modules that expose ``register(subparsers)``; a module not written yet is skipped.
 COMMAND_MODULES = (
@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "orgbook.issuer.cli",
     "orgbook.verifier.cli",
     "orgbook.demo",
+    "orgbook.dbcli",
 )
 
 
@@ -49,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args)
     except OrgBookError as exc:
         print(f"orgbook: {exc.diagnostics()}", file=sys.stderr)
-        return 2 if exc.status < 500 else 1
+        # 2: the input or the configuration is unusable; 1: a negative answer or a failure.
+        return 2 if exc.status < 500 or isinstance(exc, ConfigurationError) else 1
     except KeyboardInterrupt:
         print("orgbook: interrupted", file=sys.stderr)
         return 130
