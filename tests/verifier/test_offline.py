@@ -214,7 +214,8 @@ def test_read_and_classify(tmp_path: Path, registry: Registry) -> None:
             read_document(str(path))
     with pytest.raises(BadInput):
         read_document(str(tmp_path / "missing.json"))
-    for value in ([], {}, {"type": "Other"}, {"type": "OrgBookBundle", "version": 1}):
+    values: list[Any] = [[], {}, {"type": "Other"}, {"type": "OrgBookBundle", "version": 1}]
+    for value in values:
         with pytest.raises(BadInput):
             classify(value)
     assert classify({"@context": []}) == "credential"
