@@ -85,7 +85,7 @@
       items = found;
       list.textContent = "";
       found.forEach(function (s, i) {
-        var option = el("li", { role: "option", id: "q-option-" + i, "aria-selected": "false" });
+        var option = el("li", { role: "option", id: "q-option-" + i, "aria-selected": "false", "data-url": s.url });
         option.appendChild(el("span", { "class": "sugg-name" }, s.name));
         option.appendChild(el("span", { "class": "sugg-meta" },
           s.registrationNumber + " · " + s.jurisdiction + " · " + s.statusLabel));
