@@ -90,10 +90,14 @@ def _csv_records(handle: BinaryIO, start_line: int) -> Iterator[tuple[int, int, 
     from orgbook.issuer.csvmap import iter_csv_records
 
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-    for line_no, value in iter_csv_records(text):
-        if line_no <= start_line:
-            continue
-        yield line_no, 0, value
+    try:
+        for line_no, value in iter_csv_records(text):
+            if line_no <= start_line:
+                continue
+            yield line_no, 0, value
+    finally:
+        # The caller owns ``handle``: a wrapper collected later would close it a second time.
+        text.detach()
 
 
 def ingest_file(

@@ -1,0 +1,265 @@
+"""Bulk feeds (``orgbook ingest``): JSON Lines and CSV, rejects, re-runs, flat memory, progress.
+
+Also the compiled record check the bulk path relies on: it accepts exactly what
+``parse_record`` accepts, builds the same records, and never accepts what jsonschema rejects.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import resource
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+
+from orgbook.issuer import records as records_module
+from orgbook.issuer.bulk import ingest_file
+from orgbook.issuer.recordcheck import compiled_checks, parse_record_fast
+from orgbook.issuer.records import RECORD_KINDS, parse_record
+from orgbook.issuer.sample import generate_feed, write_feed
+from orgbook.issuer.store import credentials, ingest_progress, ingested_events
+from orgbook.registry import Registry
+from tests.factories import add_issuers, new_registry
+
+BC = "bc-registries"
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Registry:
+    registry = new_registry(tmp_path)
+    add_issuers(registry)
+    return registry
+
+
+def _count(registry: Registry, table: Any) -> int:
+    with registry.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def _ledger_size(registry: Registry) -> int:
+    with registry.engine.connect() as conn:
+        return registry.ledger.size(conn)
+
+
+def _feed(path: Path, n_orgs: int, fmt: str = "jsonl", seed: int = 3) -> Path:
+    write_feed(path, n_orgs, seed=seed, fmt=fmt, jurisdictions=("CA-BC",))
+    return path
+
+
+def test_jsonl_feed_is_issued(registry: Registry, tmp_path: Path) -> None:
+    feed = _feed(tmp_path / "feed.jsonl", 60)
+    lines = len(feed.read_text(encoding="utf-8").splitlines())
+    result = ingest_file(registry.issuance(), BC, feed, batch_size=50, progress=False)  # type: ignore[arg-type]
+    assert result.records == lines
+    assert result.rejected == 0 and result.reject_file is None
+    assert result.issued + result.history == lines
+    assert _count(registry, credentials) == result.credentials > lines
+    assert _count(registry, ingested_events) == lines
+    with registry.engine.connect() as conn:
+        row = conn.execute(select(ingest_progress)).one()
+    assert row.finished and row.lines_done == lines and row.issued == result.credentials
+
+
+def test_csv_feed_issues_what_the_jsonl_feed_issues(tmp_path: Path) -> None:
+    counts = []
+    for fmt in ("jsonl", "csv"):
+        registry = new_registry(tmp_path / fmt)
+        add_issuers(registry)
+        feed = _feed(tmp_path / f"feed.{fmt}", 40, fmt)
+        result = ingest_file(registry.issuance(), BC, feed, batch_size=64, progress=False)  # type: ignore[arg-type]
+        assert result.rejected == 0
+        counts.append((result.records, result.credentials, _count(registry, credentials)))
+        registry.close()
+    assert counts[0] == counts[1]
+
+
+def _bad_feed(path: Path) -> tuple[Path, dict[int, str]]:
+    """A feed with good records and, at known lines, records that must be rejected."""
+    good = list(generate_feed(10, seed=5, jurisdictions=("CA-BC",)))
+    bad_lines: dict[int, str] = {}
+    lines: list[str] = []
+    for record in good:
+        lines.append(orjson.dumps(record).decode())
+        if len(lines) == 3:
+            lines.append('{"event_id": "broken", "kind": ')  # not JSON
+            bad_lines[len(lines)] = "malformed JSON"
+        if len(lines) == 7:
+            wrong = copy.deepcopy(good[0]) | {"event_id": "x-1", "effective_date": "2021-02-30"}
+            lines.append(json.dumps(wrong))
+            bad_lines[len(lines)] = "/effective_date"
+        if len(lines) == 12:
+            lines.append(json.dumps({"event_id": "x-2", "kind": "registration"}))
+            bad_lines[len(lines)] = "/jurisdiction"
+        if len(lines) == 15:
+            elsewhere = copy.deepcopy(good[0]) | {"event_id": "x-3", "jurisdiction": "CA-NS"}
+            lines.append(json.dumps(elsewhere))
+            bad_lines[len(lines)] = "CA-NS"
+    lines.insert(5, "")  # blank lines are skipped, line numbers still count them
+    bad_lines = {(n + 1 if n >= 6 else n): why for n, why in bad_lines.items()}
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, bad_lines
+
+
+def test_invalid_records_go_to_the_reject_file_and_the_rest_continue(
+    registry: Registry, tmp_path: Path
+) -> None:
+    feed, bad = _bad_feed(tmp_path / "mixed.jsonl")
+    total = sum(1 for line in feed.read_text(encoding="utf-8").splitlines() if line.strip())
+    result = ingest_file(registry.issuance(), BC, feed, batch_size=4, progress=False)  # type: ignore[arg-type]
+    assert result.rejected == len(bad)
+    assert result.issued + result.history == total - len(bad)
+    assert result.reject_file is not None
+    rejects = [json.loads(line) for line in Path(result.reject_file).read_text().splitlines()]
+    assert [r["line"] for r in rejects] == sorted(bad)
+    for reject in rejects:
+        text = json.dumps(reject["problem"], ensure_ascii=False)
+        assert bad[reject["line"]] in text, (reject, bad[reject["line"]])
+    for reject in rejects[1:]:
+        assert reject["problem"]["detail"]
+    # Every good record was issued exactly once.
+    assert _count(registry, ingested_events) == total - len(bad)
+
+
+def test_rerunning_a_finished_file_issues_nothing(registry: Registry, tmp_path: Path) -> None:
+    feed = _feed(tmp_path / "feed.jsonl", 30)
+    issuance: Any = registry.issuance()
+    first = ingest_file(issuance, BC, feed, batch_size=25, progress=False)
+    size, creds = _ledger_size(registry), _count(registry, credentials)
+    again = ingest_file(issuance, BC, feed, batch_size=25, progress=False)
+    assert again.records == 0 and again.credentials == 0
+    assert again.resumed_from_line == first.records
+    assert (_ledger_size(registry), _count(registry, credentials)) == (size, creds)
+
+
+def test_the_same_records_in_a_new_file_are_unchanged(registry: Registry, tmp_path: Path) -> None:
+    """Idempotency on event ids backs up the progress bookkeeping."""
+    feed = _feed(tmp_path / "feed.jsonl", 20)
+    issuance: Any = registry.issuance()
+    ingest_file(issuance, BC, feed, progress=False)
+    copy_of = tmp_path / "copy.jsonl"
+    copy_of.write_bytes(feed.read_bytes())
+    size = _ledger_size(registry)
+    again = ingest_file(issuance, BC, copy_of, batch_size=7, progress=False)
+    assert again.unchanged == again.records > 0
+    assert again.credentials == 0 and _ledger_size(registry) == size
+
+
+def test_progress_bar_shows_count_rate_and_eta_on_stderr(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = _feed(tmp_path / "feed.jsonl", 15)
+    result = ingest_file(registry.issuance(), BC, feed, batch_size=20)  # type: ignore[arg-type]
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    last = captured.err.strip().splitlines()[-1]
+    assert f"{result.records:,} records" in last
+    assert "/s" in last and "ETA" in last and "100.0%" in last
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_on_a_large_feed(registry: Registry, tmp_path: Path) -> None:
+    """100k+ records streamed: peak RSS grows by far less than the feed would take in memory."""
+    issuance: Any = registry.issuance()
+    warm = _feed(tmp_path / "warm.jsonl", 1500, seed=8)
+    ingest_file(issuance, BC, warm, batch_size=2000, progress=False)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    big = _feed(tmp_path / "big.jsonl", 17_000, seed=9)
+    result = ingest_file(issuance, BC, big, batch_size=2000, progress=False)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert result.records >= 100_000
+    grown_mib = (after - before) / 1024
+    # Held in memory, the parsed feed alone would be several hundred MiB; the SQLite page cache
+    # (64 MiB at most) and one batch are what may grow.
+    assert grown_mib < 100, f"peak RSS grew {grown_mib:.0f} MiB over {result.records:,} records"
+
+
+# --- the compiled record check --------------------------------------------------------------
+
+
+def _sample_records() -> list[dict[str, Any]]:
+    return list(generate_feed(150, seed=11))
+
+
+def test_every_kind_has_a_compiled_check() -> None:
+    assert set(compiled_checks()) == set(RECORD_KINDS)
+
+
+def test_fast_parse_builds_the_same_records_as_parse_record() -> None:
+    records = _sample_records()
+    assert {r["kind"] for r in records} == set(RECORD_KINDS)
+    for raw in records:
+        assert parse_record_fast(raw) == parse_record(raw)
+
+
+_MUTATIONS: list[Any] = [
+    None,
+    "",
+    " ",
+    0,
+    1.5,
+    True,
+    [],
+    {},
+    "x" * 1001,
+    "2021-13-01",
+    "2021-02-30",
+    "BC 123",
+    "zz",
+    {"name": None},
+    [{"name": ""}],
+    [{"name": "A", "language": "english!"}],
+    {"street": None},
+    {"address_type": "home", "city": "Victoria"},
+    {"jurisdiction": "CA-BC"},
+]
+
+
+def _mutants(record: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for key in list(record):
+        dropped = dict(record)
+        del dropped[key]
+        out.append(dropped)
+        for value in _MUTATIONS:
+            out.append(dict(record) | {key: value})
+        if isinstance(record[key], dict):
+            for inner in list(record[key]):
+                for value in _MUTATIONS[:9]:
+                    out.append(dict(record) | {key: dict(record[key]) | {inner: value}})
+    for extra in ("unknown_field", "status", "amalgamated_into", "end_date", "alternate_names"):
+        for value in _MUTATIONS[:10]:
+            out.append(dict(record) | {extra: value})
+    return out
+
+
+def test_the_compiled_check_never_accepts_what_jsonschema_rejects() -> None:
+    checks = compiled_checks()
+    seen = {kind: 0 for kind in RECORD_KINDS}
+    accepted = rejected = 0
+    for record in _sample_records()[:120]:
+        kind = record["kind"]
+        if seen[kind] >= 6:
+            continue
+        seen[kind] += 1
+        for mutant in _mutants(record):
+            valid = not records_module._schema_problems(kind, mutant)
+            if checks[kind](mutant):
+                accepted += 1
+                assert valid, mutant
+            else:
+                rejected += 1
+            # Whatever the compiled check says, the outcome is parse_record's.
+            try:
+                expected: Any = parse_record(mutant)
+            except Exception as exc:  # noqa: BLE001 - compared below
+                expected = (type(exc), str(exc))
+            try:
+                got: Any = parse_record_fast(mutant)
+            except Exception as exc:  # noqa: BLE001
+                got = (type(exc), str(exc))
+            assert got == expected
+    assert accepted > 100 and rejected > 100
