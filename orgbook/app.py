@@ -46,6 +46,7 @@ ROUTER_MODULES = (
     "orgbook.issuer.api",
     "orgbook.verifier.web",
     "orgbook.verifier.ledger_api",
+    "orgbook.ledger.witness_api",
 )
 """Modules that expose ``router(settings) -> APIRouter`` or ``install(app, settings)``."""
 

@@ -17,9 +17,11 @@ from orgbook.errors import ConfigurationError, OrgBookError
 # Modules that expose ``register(subparsers)``; a module not written yet is skipped.
 COMMAND_MODULES = (
     "orgbook.ledger.cli",
+    "orgbook.ledger.tiles_cli",
     "orgbook.issuer.cli",
     "orgbook.verifier.cli",
     "orgbook.demo",
+    "orgbook.witness.cli",
     "orgbook.dbcli",
 )
 
