@@ -1,0 +1,167 @@
+"""``orgbook db upgrade|current|check|backup|restore``: the database's command-line adapter.
+
+* ``upgrade`` brings the schema to the newest migration (every server and command start does it
+  too; run it explicitly before rolling out a release with several replicas).
+* ``current`` prints the database's revision and the code's head; exit 1 when they differ.
+* ``check`` compares the database with the table declarations (Alembic autogenerate); exit 1 on
+  any difference (a table changed without a migration, or a schema changed by hand).
+* ``backup FILE`` / ``restore FILE``: :mod:`orgbook.backup`; audit the ledger after a restore.
+
+Exit codes (``orgbook.cli``): 0 success, 1 a negative answer, 2 unusable input or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from orgbook.cliutil import add_storage_options, settings_from_args
+from orgbook.errors import ConfigurationError
+
+__all__ = ["register"]
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from orgbook.db import make_engine
+
+    return make_engine(settings_from_args(args).database_url)
+
+
+def _cmd_upgrade(args: argparse.Namespace) -> int:
+    from orgbook.db import create_all
+    from orgbook.migrations import current_revision, upgrade
+
+    engine = _engine(args)
+    try:
+        if args.revision == "head":
+            with engine.connect() as conn:
+                before = current_revision(conn)
+            create_all(engine)
+            with engine.connect() as conn:
+                after = current_revision(conn)
+        else:
+            before, after = upgrade(engine, args.revision)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"database at {after}: nothing to do")
+    else:
+        print(f"database upgraded: {before or 'empty'} -> {after}")
+    return 0
+
+
+def _cmd_current(args: argparse.Namespace) -> int:
+    from orgbook.migrations import current_revision, head_revision
+
+    engine = _engine(args)
+    try:
+        with engine.connect() as conn:
+            current = current_revision(conn)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    print(f"database: {current or 'not migrated'}")
+    print(f"code head: {head}")
+    return 0 if current == head else 1
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from orgbook.migrations import current_revision, head_revision, schema_diff
+
+    engine = _engine(args)
+    try:
+        with engine.connect() as conn:
+            current = current_revision(conn)
+            diffs = schema_diff(conn)
+    finally:
+        engine.dispose()
+    if current != head_revision():
+        print(f"database at {current or 'no revision'}, code head {head_revision()}: upgrade it")
+        return 1
+    if diffs:
+        print("the database differs from the table declarations:")
+        for diff in diffs:
+            print(f"  {diff}")
+        return 1
+    print(f"database at {current}: matches the table declarations")
+    return 0
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from orgbook.backup import backup
+
+    engine = _engine(args)
+    try:
+        fmt = backup(engine, args.file, fmt=args.format)
+    finally:
+        engine.dispose()
+    print(f"backup written: {args.file} ({fmt}, {args.file.stat().st_size:,} bytes)")
+    print("keys live in the data directory, not in this backup: keep a copy of it too")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from orgbook.backup import restore
+
+    engine = _engine(args)
+    try:
+        fmt = restore(engine, args.file, force=args.force)
+    finally:
+        engine.dispose()
+    print(f"restored {args.file} ({fmt}); now run: orgbook ledger audit")
+    return 0
+
+
+def _configured(command: Any) -> Any:
+    """Configuration errors (a missing tool, a bad URL) are unusable configuration: exit 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            result: int = command(args)
+        except ConfigurationError as exc:
+            print(f"orgbook: {exc.diagnostics()}", file=sys.stderr)
+            return 2
+        return result
+
+    return run
+
+
+def register(subparsers: Any) -> None:
+    """Add ``orgbook db …`` to the ``orgbook`` command."""
+    db = subparsers.add_parser("db", help="database schema (migrations), backup and restore")
+    commands = db.add_subparsers(dest="db_command", metavar="COMMAND")
+    commands.required = True
+
+    p = commands.add_parser("upgrade", help="migrate the schema to the newest revision")
+    p.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
+    p.set_defaults(func=_configured(_cmd_upgrade))
+    parsers = [p]
+
+    p = commands.add_parser("current", help="the database's revision (exit 1: not at head)")
+    p.set_defaults(func=_configured(_cmd_current))
+    parsers.append(p)
+
+    p = commands.add_parser("check", help="compare the database with the table declarations")
+    p.set_defaults(func=_configured(_cmd_check))
+    parsers.append(p)
+
+    p = commands.add_parser("backup", help="back up the database to FILE")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument(
+        "--format",
+        choices=["sqlite", "pg_dump", "jsonl"],
+        help="default: sqlite for SQLite, pg_dump for PostgreSQL (jsonl without pg_dump)",
+    )
+    p.set_defaults(func=_configured(_cmd_backup))
+    parsers.append(p)
+
+    p = commands.add_parser("restore", help="restore FILE into the database, then audit")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace a database holding a ledger")
+    p.set_defaults(func=_configured(_cmd_restore))
+    parsers.append(p)
+
+    for parser in parsers:
+        add_storage_options(parser)
