@@ -35,6 +35,8 @@ from orgbook.http.middleware import (
 )
 from orgbook.http.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
 from orgbook.http.ratelimit import RateLimiter
+from orgbook.metrics import Metrics, MetricsMiddleware
+from orgbook.metrics import router as metrics_router
 
 if TYPE_CHECKING:
     from orgbook.registry import Registry
@@ -114,6 +116,22 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _configure_served_logging(settings: Settings) -> None:
+    """Structured logs per settings when uvicorn serves the app (``orgbook serve``, ``demo``).
+
+    Uvicorn installs its own handlers before the app starts; replace them with orgbook's (JSON
+    lines with ``ORGBOOK_LOG_JSON``). Left alone: a process that configured orgbook logging
+    itself, and in-process test clients (uvicorn's loggers have no handlers there).
+    """
+    from orgbook.logging import configure_logging
+
+    root = logging.getLogger()
+    if any(getattr(h, "_orgbook_handler", False) for h in root.handlers):  # orgbook.logging's
+        return
+    if logging.getLogger("uvicorn").handlers or logging.getLogger("uvicorn.error").handlers:
+        configure_logging(settings)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -134,7 +152,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(create_all, app_engine)  # until migrations replace it
+        _configure_served_logging(settings)
+        # Migrations at start-up (orgbook.db.create_all): one query when already at head;
+        # replicas starting together queue on the migration lock.
+        await run_in_threadpool(create_all, app_engine)
         try:
             yield
         finally:
@@ -166,8 +187,11 @@ def create_app(
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     app.include_router(health.router(), responses=PROBLEM_RESPONSES)
+    app.include_router(metrics_router())
     app.state.area_modules = include_area_routers(app, settings)
     _install_openapi(app)
     return app

@@ -1,0 +1,196 @@
+"""Migrations: from empty to exactly what ``metadata`` declares, on SQLite and PostgreSQL.
+
+Upgrading twice is a no-op; a database made by ``metadata.create_all`` before migrations existed
+is adopted; processes upgrading one empty database at once queue on the migration lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+import orgbook
+from orgbook import migrations
+from orgbook.cli import main
+from orgbook.db import create_all, import_table_modules, make_engine, metadata
+
+
+def _schema(engine: Engine) -> dict[str, object]:
+    """Tables, columns, indexes, keys: a fingerprint of the schema to compare runs with."""
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        return {
+            name: (
+                [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(name)],
+                sorted((i["name"] or "", tuple(i["column_names"])) for i in insp.get_indexes(name)),
+                insp.get_pk_constraint(name)["constrained_columns"],
+            )
+            for name in sorted(insp.get_table_names())
+        }
+
+
+def _backend_objects_exist(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            found = conn.execute(
+                text("SELECT 1 FROM sqlite_master WHERE name = 'search_name_fts'")
+            ).first()
+        else:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_indexes WHERE indexname = 'search_name_tokens_gin'")
+            ).first()
+    return found is not None
+
+
+def test_scripts_live_inside_the_package() -> None:
+    location = migrations.alembic_config().get_main_option("script_location")
+    assert Path(location).is_relative_to(Path(orgbook.__file__).parent)
+    assert (Path(location) / "versions").is_dir()
+    assert migrations.head_revision() == migrations.BASE_REVISION  # the first release
+
+
+def test_upgrade_from_empty_matches_metadata_and_twice_is_a_noop(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        before, after = migrations.upgrade(engine)
+        assert (before, after) == (None, migrations.head_revision())
+        with engine.connect() as conn:
+            assert migrations.schema_diff(conn) == []
+            assert migrations.current_revision(conn) == after
+        import_table_modules()
+        tables = set(inspect(engine).get_table_names())
+        assert set(metadata.tables) <= tables
+        assert _backend_objects_exist(engine)
+        fingerprint = _schema(engine)
+
+        assert migrations.upgrade(engine) == (after, after)
+        create_all(engine)  # what servers and commands run at start-up
+        assert _schema(engine) == fingerprint
+        with engine.connect() as conn:
+            assert migrations.schema_diff(conn) == []
+    finally:
+        engine.dispose()
+
+
+def test_migrations_equal_create_all(db_url: str, tmp_path: Path) -> None:
+    """The migrated schema and the one ``metadata.create_all`` makes are the same."""
+    migrated = make_engine(db_url)
+    if migrated.dialect.name == "sqlite":
+        plain = make_engine(f"sqlite:///{tmp_path / 'plain.sqlite3'}")
+    else:
+        plain = make_engine(db_url)  # a second schema in the same database is not possible:
+        migrated.dispose()  # compare against a fresh create_all after dropping everything
+    try:
+        if migrated.dialect.name == "sqlite":
+            migrations.upgrade(migrated)
+            import_table_modules()
+            metadata.create_all(plain)
+            expected = _schema(plain)
+            got = {k: v for k, v in _schema(migrated).items() if k != "alembic_version"}
+            assert got == expected
+            assert _backend_objects_exist(plain)
+            assert _backend_objects_exist(migrated)
+        else:
+            import_table_modules()
+            metadata.create_all(plain)
+            expected = _schema(plain)
+            with plain.connect() as conn:
+                assert migrations.schema_diff(conn) == []
+            metadata.drop_all(plain)
+            migrations.upgrade(plain)
+            got = {k: v for k, v in _schema(plain).items() if k != "alembic_version"}
+            assert got == expected
+    finally:
+        migrated.dispose()
+        plain.dispose()
+
+
+def test_an_unversioned_create_all_database_is_adopted(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        import_table_modules()
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO ledger_meta (key, value) VALUES ('origin', 'x/ledger')"))
+        before, after = migrations.upgrade(engine)
+        assert (before, after) == (migrations.BASE_REVISION, migrations.head_revision())
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT value FROM ledger_meta")).scalar() == "x/ledger"
+            assert migrations.schema_diff(conn) == []
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_upgrades_of_one_empty_database(db_url: str) -> None:
+    """Replicas starting together: every upgrade succeeds, the schema is made once."""
+    errors: list[BaseException] = []
+    engines = [make_engine(db_url) for _ in range(4)]
+    barrier = threading.Barrier(len(engines))
+
+    def run(engine: Engine) -> None:
+        try:
+            barrier.wait()
+            create_all(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        with engines[0].connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+            assert migrations.schema_diff(conn) == []
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_db_commands(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "current", "--db", db_url]) == 1  # not migrated yet
+    assert main(["db", "upgrade", "--db", db_url]) == 0
+    assert "upgraded: empty -> 0001" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", db_url]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["db", "current", "--db", db_url]) == 0
+    assert main(["db", "check", "--db", db_url]) == 0
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:  # a schema changed by hand is drift
+            conn.execute(text("ALTER TABLE ledger_meta ADD COLUMN note TEXT"))
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+    assert main(["db", "check", "--db", db_url]) == 1
+    assert "note" in capsys.readouterr().out
+
+
+def test_pool_settings_from_the_environment() -> None:
+    from orgbook.db import POOL_DEFAULTS, pool_settings
+    from orgbook.errors import ConfigurationError
+
+    assert pool_settings({}) == POOL_DEFAULTS
+    got = pool_settings(
+        {
+            "ORGBOOK_DB_POOL_SIZE": "5",
+            "ORGBOOK_DB_MAX_OVERFLOW": "0",
+            "ORGBOOK_DB_POOL_PRE_PING": "off",
+            "ORGBOOK_DB_POOL_RECYCLE": "-1",
+        }
+    )
+    assert got["pool_size"] == 5
+    assert got["max_overflow"] == 0
+    assert got["pool_pre_ping"] is False
+    assert got["pool_recycle"] == -1
+    with pytest.raises(ConfigurationError, match="ORGBOOK_DB_POOL_SIZE"):
+        pool_settings({"ORGBOOK_DB_POOL_SIZE": "many"})
+    docs = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for var in ("ORGBOOK_DB_POOL_SIZE", "ORGBOOK_DB_MAX_OVERFLOW", "ORGBOOK_DB_POOL_TIMEOUT",
+                "ORGBOOK_DB_POOL_RECYCLE", "ORGBOOK_DB_POOL_PRE_PING"):  # fmt: skip
+        assert f"`{var}`" in docs
