@@ -70,6 +70,14 @@ ENTITY_TYPES = (
 
 _CSS_TOKEN = re.compile(r"[^a-z0-9-]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[0-9:.]+Z)?")
+_ATTRIBUTE_ORDER = (
+    "id", "registeredName", "legalName", "language", "alternateNames", "registeredId",
+    "registeredDate", "entityType", "jurisdiction", "homeJurisdiction", "registrar", "schemeId",
+    "registerType", "status", "statusReason", "addressType", "streetAddress", "addressLocality",
+    "addressRegion", "postalCode", "addressCountry", "relationshipType", "relatedOrganisation",
+    "businessNumber", "programAccount", "effectiveDate", "endDate",
+)  # fmt: skip
+"""The order a reader expects a credential's claims in (the signed form sorts them by name)."""
 _JS_GROUPS = ("js.", "check.", "outcome.", "verify.")
 """Messages the script needs (verification reports it renders itself), sent in the page."""
 
@@ -157,7 +165,12 @@ def subject_attributes(credential: Mapping[str, Any], t: Translator) -> list[tup
     subject = credential.get("credentialSubject")
     if not isinstance(subject, Mapping):
         return rows
-    for key, value in _flatten({k: v for k, v in subject.items() if k != "type"}):
+    rank = {name: i for i, name in enumerate(_ATTRIBUTE_ORDER)}
+    claims = sorted(
+        ((k, v) for k, v in subject.items() if k != "type"),
+        key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]),
+    )
+    for key, value in _flatten(dict(claims)):
         if value is None:
             continue
         leaf = key.rsplit(".", 1)[-1]
@@ -167,6 +180,8 @@ def subject_attributes(credential: Mapping[str, Any], t: Translator) -> list[tup
             text = t("common.yes") if value else t("common.no")
         elif isinstance(value, str) and _DATE.fullmatch(value):
             text = t.date(value)
+        elif leaf == "addressCountry" and isinstance(value, str):
+            text = t.label("country", value)
         elif leaf == "status" and isinstance(value, str):
             text = t.label("status", value)
         elif leaf in ("addressType", "relationshipType") and isinstance(value, str):
