@@ -135,12 +135,13 @@ def _gather(
             latest = ledger.latest_checkpoint(conn)
             if bundle is not None and latest is not None:
                 consistency = _consistency_proof(conn, registry, bundle, latest)
-        for issuer in list_issuers(conn):
+        # Issuer documents and trust serve plain credentials this registry did not issue.
+        for issuer in list_issuers(conn) if bundle is None else ():
             documents[issuer.did] = did_document(conn, issuer.id)
             trusted[issuer.did] = frozenset(
                 CredentialType.from_slug(slug).vc_type for slug in issuer.credential_types
             )
-    status = _status_lists(engine, registry, settings, credential)
+        status = _status_lists(conn, engine, registry, settings, credential)
     return _Context(bundle, status, latest, consistency, documents, trusted)
 
 
@@ -159,7 +160,11 @@ def _consistency_proof(
 
 
 def _status_lists(
-    engine: Engine, registry: Registry | None, settings: Settings, credential: Mapping[str, Any]
+    conn: Any,
+    engine: Engine,
+    registry: Registry | None,
+    settings: Settings,
+    credential: Mapping[str, Any],
 ) -> dict[str, Mapping[str, Any] | OrgBookError] | None:
     """This registry's status lists the credential names; None if any list is someone else's."""
     urls = list(profiles.status_urls(credential))
@@ -169,7 +174,8 @@ def _status_lists(
     found: dict[str, Mapping[str, Any] | OrgBookError] = {}
     for url in urls:
         try:
-            found[url] = profiles.status_list_for_url(
+            cached = profiles.cached_status_list(conn, url, public_url=settings.public_url)
+            found[url] = cached or profiles.status_list_for_url(
                 engine,
                 url,
                 public_url=settings.public_url,

@@ -409,45 +409,57 @@ def bundle_for(
 # --- status lists for server-side verification --------------------------------------------------
 
 
+def _parse_status_url(url: str, public_url: str) -> tuple[str, str, int]:
+    base = public_url.rstrip("/")
+    match = _STATUS_PATH.match(url[len(base) :]) if url.startswith(base + "/") else None
+    if match is None:
+        raise NotFound(f"{url} is not a status list of this registry")
+    return match.group(1), match.group(2), int(match.group(3))
+
+
+def cached_status_list(conn: Connection, url: str, *, public_url: str) -> dict[str, Any] | None:
+    """The signed status list at ``url`` when its cached signature is current, else None."""
+    issuer_id, purpose, number = _parse_status_url(url, public_url)
+    row = conn.execute(
+        select(status_lists.c.signed, status_lists.c.signed_version, status_lists.c.version).where(
+            status_lists.c.issuer_id == issuer_id,
+            status_lists.c.purpose == purpose,
+            status_lists.c.list_number == number,
+        )
+    ).first()
+    if row is None or row.signed is None or row.signed_version != row.version:
+        return None
+    document: dict[str, Any] = loads_strict(bytes(row.signed))
+    return document
+
+
 def status_list_for_url(
     engine: Engine, url: str, *, public_url: str, passphrase: bytes | None
 ) -> dict[str, Any]:
     """The signed status list credential this registry serves at ``url``.
 
-    Signed on demand when this process holds the keys; otherwise the cached signature when it
-    is current. :class:`NotFound` for a URL that is not one of this registry's lists.
+    The cached signature when it is current (a read transaction); otherwise signed anew when
+    this process holds the keys (a write transaction). :class:`NotFound` for a URL that is not
+    one of this registry's lists, or a stale list on a replica without keys.
     """
     from orgbook.issuer.statuslists import signed_list
 
-    base = public_url.rstrip("/")
-    match = _STATUS_PATH.match(url[len(base) :]) if url.startswith(base + "/") else None
-    if match is None:
-        raise NotFound(f"{url} is not a status list of this registry")
-    issuer_id, purpose, number = match.group(1), match.group(2), int(match.group(3))
-    if passphrase is not None:
-        with engine.begin() as conn:
-            return signed_list(
-                conn,
-                issuer_id=issuer_id,
-                purpose=purpose,
-                number=number,
-                public_url=public_url,
-                passphrase=passphrase,
-            )
+    issuer_id, purpose, number = _parse_status_url(url, public_url)
     with reading(engine) as conn:
-        row = conn.execute(
-            select(
-                status_lists.c.signed, status_lists.c.signed_version, status_lists.c.version
-            ).where(
-                status_lists.c.issuer_id == issuer_id,
-                status_lists.c.purpose == purpose,
-                status_lists.c.list_number == number,
-            )
-        ).first()
-    if row is None or row.signed is None or row.signed_version != row.version:
+        cached = cached_status_list(conn, url, public_url=public_url)
+    if cached is not None:
+        return cached
+    if passphrase is None:
         raise NotFound(f"no current signed status list at {url} on this replica")
-    document: dict[str, Any] = loads_strict(bytes(row.signed))
-    return document
+    with engine.begin() as conn:
+        return signed_list(
+            conn,
+            issuer_id=issuer_id,
+            purpose=purpose,
+            number=number,
+            public_url=public_url,
+            passphrase=passphrase,
+        )
 
 
 def status_urls(credential: Mapping[str, Any]) -> Iterable[str]:

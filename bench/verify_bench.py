@@ -1,0 +1,202 @@
+"""Benchmark of verification: offline bundles per second, and ``POST /api/v1/verify`` requests/s.
+
+    python bench/verify_bench.py [--orgs 200] [--seconds 5] [--concurrency 16] [--no-http]
+
+Builds a registry of ``--orgs`` generated organisations (``tests.factories.build_registry``, in
+a temporary directory), downloads the bundle of every current credential, then:
+
+1. **offline**: :func:`orgbook.verifier.checks.verify_bundle` over those distinct bundles on one
+   core, with only the ledger key (every check: schema, signature, issuer and keys from the
+   ledger, inclusion, checkpoint), per CPU second and wall second; then the same with the JSON
+   Schema check timed alone, to show where the time goes;
+2. **HTTP**: ``orgbook serve`` in a subprocess (uvicorn, one worker, no access log) and an
+   asyncio httpx client in this process posting bundles and plain credentials to
+   ``/api/v1/verify`` with ``--concurrency`` requests in flight, requests per second.
+
+Targets (docs/verifying.md): > 1,000 bundles/s offline on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def build(orgs: int, directory: Path) -> tuple[Any, list[dict[str, Any]]]:
+    from sqlalchemy import select
+
+    from orgbook.db import reading
+    from orgbook.issuer.store import credentials
+    from orgbook.verifier.profiles import bundle_for
+    from tests.factories import build_registry
+
+    registry = build_registry(directory, orgs)
+    with reading(registry.engine) as conn:
+        ids = list(
+            conn.execute(select(credentials.c.id).where(credentials.c.state == "current")).scalars()
+        )
+        bundles = [bundle_for(conn, registry.ledger, cid) for cid in ids]
+    return registry, bundles
+
+
+def offline(registry: Any, bundles: list[dict[str, Any]], seconds: float) -> None:
+    from orgbook.verifier.checks import verify_bundle
+    from orgbook.verify import check_schema
+
+    keys = registry.ledger.verifiers
+    now = datetime.now(UTC)
+    assert verify_bundle(bundles[0], ledger_keys=keys, now=now).valid
+    count = 0
+    cpu, wall = time.process_time(), time.perf_counter()
+    for bundle in itertools.cycle(bundles):
+        verify_bundle(bundle, ledger_keys=keys, now=now)
+        count += 1
+        if count % 100 == 0 and time.perf_counter() - wall > seconds:
+            break
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(
+        f"offline bundles: {count / cpu:,.0f}/s per CPU second ({count / wall:,.0f}/s wall), "
+        f"{len(bundles)} distinct bundles, {1e3 * cpu / count:.3f} ms each"
+    )
+    schema_cpu = time.process_time()
+    for bundle in bundles:
+        check_schema(bundle["credential"])
+    schema_cpu = (time.process_time() - schema_cpu) / len(bundles)
+    print(
+        f"  of which the JSON Schema check (jsonschema): {1e3 * schema_cpu:.3f} ms; "
+        f"everything else: {1e3 * (cpu / count - schema_cpu):.3f} ms "
+        f"(≈{1 / max(cpu / count - schema_cpu, 1e-9):,.0f}/s without it)"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _load(url: str, bodies: list[bytes], seconds: float, concurrency: int) -> int:
+    import httpx
+
+    done = 0
+    stop = time.perf_counter() + seconds
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def worker(offset: int) -> None:
+            nonlocal done
+            i = offset
+            while time.perf_counter() < stop:
+                response = await client.post(
+                    url,
+                    content=bodies[i % len(bodies)],
+                    headers={"Content-Type": "application/json"},
+                )
+                if response.status_code != 200:
+                    raise RuntimeError(f"verify answered {response.status_code}: {response.text}")
+                done += 1
+                i += concurrency
+
+        await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    return done
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc): the machine may be shared."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http(registry: Any, bundles: list[dict[str, Any]], seconds: float, concurrency: int) -> None:
+    import httpx
+
+    from tests.factories import PASSPHRASE
+
+    port = _free_port()
+    settings = registry.settings
+    env = {
+        **os.environ,
+        "ORGBOOK_KEY_PASSPHRASE": PASSPHRASE.decode(),
+        "ORGBOOK_PUBLIC_URL": settings.public_url,
+        "ORGBOOK_RATE_LIMIT_PER_MINUTE": "0",
+        "ORGBOOK_VERIFY_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "orgbook",
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        settings.database_url,
+        "--data-dir",
+        str(settings.data_dir),
+    ]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(base + "/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("orgbook serve did not start")
+            time.sleep(0.1)
+        url = base + "/api/v1/verify"
+        for name, bodies in (
+            ("bundles", [json.dumps(b).encode() for b in bundles]),
+            (
+                "plain credentials (ledger and status looked up)",
+                [json.dumps(b["credential"]).encode() for b in bundles],
+            ),
+        ):
+            asyncio.run(_load(url, bodies, 1.0, concurrency))  # warm up
+            cpu = _cpu_seconds(server.pid)
+            count = asyncio.run(_load(url, bodies, seconds, concurrency))
+            cpu = _cpu_seconds(server.pid) - cpu
+            print(
+                f"POST /api/v1/verify, {name}: {count / seconds:,.0f} requests/s wall, "
+                f"{count / max(cpu, 1e-9):,.0f} per server CPU second "
+                f"(one uvicorn worker, {concurrency} in flight)"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orgs", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--no-http", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="orgbook-verify-bench-") as tmp:
+        registry, bundles = build(args.orgs, Path(tmp))
+        print(f"registry: {args.orgs} organisations, {len(bundles)} current credentials")
+        offline(registry, bundles, args.seconds)
+        if not args.no_http:
+            http(registry, bundles, args.seconds, args.concurrency)
+        registry.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
