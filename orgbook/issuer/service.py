@@ -519,6 +519,12 @@ class Issuance:
         if plan.revoke_bits:
             statuslists.set_bits(conn, issuer.id, "revocation", plan.revoke_bits, True)
         if plan.name_rows:
+            # A name superseded within this same batch is not current either (the UPDATE above
+            # only reached rows that were already stored).
+            superseded_now = {old for old, _ in plan.superseded}
+            for row in plan.name_rows:
+                if row["credential_id"] in superseded_now:
+                    row["current"] = False
             conn.execute(organisation_names.insert(), plan.name_rows)
         if plan.relationship_rows:
             conn.execute(relationships.insert(), plan.relationship_rows)
