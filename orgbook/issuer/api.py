@@ -32,6 +32,7 @@ from orgbook.canonical import loads_strict
 from orgbook.config import Settings
 from orgbook.errors import ConfigurationError, Forbidden, NotFound, OrgBookError, Unauthorized
 from orgbook.http.deps import RegistryDep
+from orgbook.http.middleware import add_response_header
 from orgbook.http.problems import HEADERS_ATTR
 from orgbook.http.ratelimit import rate_limited
 from orgbook.issuer.keys import (
@@ -134,6 +135,13 @@ def _authenticate(
 
 
 CallerDep = Annotated[Caller, Depends(_authenticate)]
+
+
+async def _no_store(request: Request) -> None:
+    """Issuer answers are private (and one holds a new API key): no cache may keep them."""
+    add_response_header(request.scope, "Cache-Control", "no-store")
+
+
 CredentialIdPath = Annotated[
     str,
     Path(
@@ -383,7 +391,11 @@ def _api_key_summary(row: Any) -> ApiKeySummary:
 def router(settings: Settings) -> APIRouter:
     """The issuer API's routes (``settings`` is accepted for the shell's interface)."""
     del settings  # everything comes from the application's registry at request time
-    api = APIRouter(prefix=PREFIX, tags=[TAG], dependencies=[rate_limited("issuer")])
+    api = APIRouter(
+        prefix=PREFIX,
+        tags=[TAG],
+        dependencies=[Depends(_no_store), rate_limited("issuer")],
+    )
 
     @api.get(
         "/me",
@@ -679,6 +691,7 @@ def router(settings: Settings) -> APIRouter:
             401: {"description": "No valid API key."},
             403: {"description": "Another issuer's API key."},
             404: {"description": "No such API key."},
+            409: {"description": "Already revoked (the first revocation time is kept)."},
         },
     )
     def api_keys_revoke(

@@ -347,6 +347,9 @@ def revoke_api_key(
         raise NotFound(f"no API key {key_id!r}", field="keyId")
     if issuer_id is not None and row.issuer_id != issuer_id:
         raise Forbidden("that API key belongs to another issuer", field="keyId")
+    if row.revoked_at is not None:
+        # Keep the first revocation time: it is when the key stopped working.
+        raise Conflict(f"API key {key_id!r} is already revoked", field="keyId")
     conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=_now(now)))
 
 

@@ -193,9 +193,11 @@ class BatchResult(_Model):
                                 "type": "https://orgbook.example/problems/invalid-record",
                                 "title": "Invalid record",
                                 "status": 422,
-                                "detail": "/name: '' should be non-empty",
+                                "detail": "/name: required field is missing",
                                 "field": "/name",
-                                "errors": [{"path": "/name", "message": "'' should be non-empty"}],
+                                "errors": [
+                                    {"path": "/name", "message": "required field is missing"}
+                                ],
                             },
                         },
                     ],

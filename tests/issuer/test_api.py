@@ -85,6 +85,7 @@ def test_me(client: TestClient, keys: dict[str, str]) -> None:
     assert "legal-name" in body["credentialTypes"]
     assert keys[BC].startswith(f"obk_{body['apiKeyId']}_")
     assert response.headers["RateLimit-Limit"] == "1200"
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 # --- one record -----------------------------------------------------------------------------------
@@ -488,6 +489,10 @@ def test_api_keys_create_list_revoke(registry: Registry, client: TestClient) -> 
     assert response.json()["revokedAt"] is not None
     assert client.get(f"{API}/me", headers=new_key).status_code == 401
     assert client.get(f"{API}/me").status_code == 200  # the other key still works
+    again = client.delete(f"{API}/api-keys/{created['id']}")
+    assert again.status_code == 409  # the first revocation time is kept
+    listed = {k["id"]: k for k in client.get(f"{API}/api-keys").json()["items"]}
+    assert listed[created["id"]]["revokedAt"] == response.json()["revokedAt"]
 
     assert client.post(f"{API}/api-keys").status_code == 201  # no body: no label
     assert client.delete(f"{API}/api-keys/nosuchkey000").status_code == 404

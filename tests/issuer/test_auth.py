@@ -99,6 +99,7 @@ def test_bad_keys_are_401_on_every_route_and_write_nothing(
         problem = response.json()
         assert problem["type"] == "https://orgbook.example/problems/unauthorized"
         assert "obk_" not in response.text  # the key is never echoed
+        assert response.headers["Cache-Control"] == "no-store"
     assert ledger_size(registry) == before
     with registry.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(api_keys)).scalar_one() == 3 + (
