@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 from orgbook.errors import BadInput, ConfigurationError, OrgBookError
@@ -101,7 +100,6 @@ def run_verify(args: argparse.Namespace) -> int:
         try:
             verification = verify_document(
                 value,
-                now=datetime.now(UTC),
                 ledger_keys=keys,
                 witnesses=witnesses,
                 min_witnesses=args.min_witnesses,

@@ -27,7 +27,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -177,9 +177,36 @@ def _stated(bundle: Mapping[str, Any]) -> Checkpoint | None:
         return None
 
 
+def _prefetched(
+    fetch: Callable[[str], Mapping[str, Any]] | None, credential: Mapping[str, Any]
+) -> Callable[[str], Mapping[str, Any]] | None:
+    """``fetch`` with the credential's status lists fetched now (errors kept for later)."""
+    if fetch is None:
+        return None
+    got: dict[str, Mapping[str, Any] | Exception] = {}
+    raw = credential.get("credentialStatus")
+    for entry in (raw if isinstance(raw, list) else [raw])[:8]:
+        url = entry.get("statusListCredential") if isinstance(entry, Mapping) else None
+        if isinstance(url, str) and url not in got:
+            try:
+                got[url] = fetch(url)
+            except Exception as exc:  # reported by the status check, as check_status would
+                got[url] = exc
+
+    def cached(url: str) -> Mapping[str, Any]:
+        found = got[url] if url in got else fetch(url)
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    return cached
+
+
 def _online_bundle(
     bundle: Mapping[str, Any],
     *,
+    latest_note: str,
+    status_lists: Callable[[str], Mapping[str, Any]] | None,
     online: RegistryClient,
     ledger_keys: Sequence[NoteVerifier],
     now: datetime,
@@ -189,7 +216,6 @@ def _online_bundle(
     notes: list[str],
 ) -> Report:
     # 1. the registry's latest checkpoint, and a proof from the bundle's to it
-    latest_note = online.checkpoint()
     stated = _stated(bundle)
     proof: list[bytes] | None = None
     latest: Checkpoint | None = None
@@ -208,7 +234,7 @@ def _online_bundle(
         min_witnesses=min_witnesses,
         newer_checkpoint=latest_note,
         consistency_proof=proof,
-        status_lists=online.status_list,
+        status_lists=status_lists,
         resolver=online,
     )
     if latest is None or memory is None:
@@ -251,7 +277,7 @@ def _online_bundle(
 def verify_document(
     value: Any,
     *,
-    now: datetime,
+    now: datetime | None = None,
     ledger_keys: Sequence[NoteVerifier] = (),
     witnesses: Sequence[CosignatureVerifier] = (),
     min_witnesses: int = 0,
@@ -263,7 +289,9 @@ def verify_document(
     """Verify a parsed bundle or credential; :class:`BadInput` if it is neither.
 
     Without ``online`` a bundle is verified with nothing but ``ledger_keys``. ``resolver`` and
-    ``status_lists`` serve plain credentials (and are the only I/O used for them).
+    ``status_lists`` serve plain credentials (and are the only I/O used for them). ``now``
+    defaults to the clock read *after* everything is fetched, so a status list signed during
+    the fetch is not "from the future".
     """
     kind = classify(value)
     notes: list[str] = []
@@ -278,10 +306,21 @@ def verify_document(
         if found is not None:
             bundle = {**found, "credential": value}
             notes.append(f"verified through the registry's bundle for {value['id']}")
+    credential = bundle.get("credential") if bundle is not None else value
+    fetch = _prefetched(
+        online.status_list if online is not None else status_lists,
+        credential if isinstance(credential, Mapping) else {},
+    )
+    if online is not None and bundle is not None:
+        latest_note = online.checkpoint()
+    if now is None:
+        now = datetime.now(UTC)
     if bundle is not None:
         if online is not None:
             report = _online_bundle(
                 bundle,
+                latest_note=latest_note,
+                status_lists=fetch,
                 online=online,
                 ledger_keys=keys,
                 now=now,
@@ -300,7 +339,6 @@ def verify_document(
             )
             notes.append("offline: status not checked (pass --online URL to check it)")
         return Verification(kind, report, tuple(notes))
-    fetch = online.status_list if online is not None else status_lists
     report = verify_credential(
         value, resolver=resolver or LocalResolver(), status_lists=fetch, now=now
     )

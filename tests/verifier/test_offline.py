@@ -99,7 +99,7 @@ def test_online_checks_status_and_consistency(
 ) -> None:
     memory = CheckpointMemory(tmp_path)
     online = RegistryClient(PUBLIC_URL, http)
-    verification = verify_document(a_bundle(registry), now=now(), online=online, memory=memory)
+    verification = verify_document(a_bundle(registry), online=online, memory=memory)
     assert verification.report.valid, failed(verification)
     checks = {c.name: c.outcome for c in verification.report.checks}
     assert checks["status"] == "pass"
@@ -112,7 +112,6 @@ def test_online_a_superseded_credential_is_revoked(registry: Registry, http: Tes
     online = RegistryClient(PUBLIC_URL, http)
     verification = verify_document(
         a_bundle(registry, "superseded"),
-        now=now(),
         ledger_keys=registry.ledger.verifiers,
         online=online,
     )
@@ -125,7 +124,6 @@ def test_online_a_plain_credential_goes_through_its_bundle(
     credential = a_bundle(registry)["credential"]
     verification = verify_document(
         credential,
-        now=now(),
         ledger_keys=registry.ledger.verifiers,
         online=RegistryClient(PUBLIC_URL, http),
     )
@@ -155,7 +153,6 @@ def test_online_refuses_a_checkpoint_inconsistent_with_the_remembered_one(
     memory.save(registry.ledger.origin, seen)
     verification = verify_document(
         a_bundle(registry),
-        now=now(),
         ledger_keys=registry.ledger.verifiers,
         online=RegistryClient(PUBLIC_URL, http),
         memory=memory,
@@ -176,7 +173,6 @@ def test_online_accepts_an_older_consistent_checkpoint(
     memory.save(registry.ledger.origin, _forged(registry, latest.size - 2, old_root))
     verification = verify_document(
         a_bundle(registry),
-        now=now(),
         ledger_keys=registry.ledger.verifiers,
         online=RegistryClient(PUBLIC_URL, http),
         memory=memory,
@@ -194,7 +190,7 @@ def test_online_with_a_pinned_key_that_the_registry_does_not_use(
 
     other = NoteSigner.generate(registry.ledger.origin).verifier()
     verification = verify_document(
-        a_bundle(registry), now=now(), ledger_keys=[other], online=RegistryClient(PUBLIC_URL, http)
+        a_bundle(registry), ledger_keys=[other], online=RegistryClient(PUBLIC_URL, http)
     )
     found = failed(verification)
     assert "checkpoint" in found
