@@ -66,6 +66,7 @@ from orgbook.errors import BadInput
 from orgbook.verifier import search_pg, search_sqlite
 from orgbook.verifier.normalise import (
     KEY_LEN,
+    NO_WORD_START,
     core_name,
     has_digit,
     normalise,
@@ -94,6 +95,7 @@ MAX_SUGGESTIONS = 50
 NUMBER_CAP = 100  # organisations sharing one number
 EXACT_CAP = 500  # name rows equal to the query
 FUZZY_CAP = 500  # name rows considered for typo-tolerant ranking
+FUZZY_BROAD = 5000  # more matching name rows than this: the words are too common to rank
 TOTAL_CAP = 1000  # beyond this, ``total`` is a lower bound (``total_is_estimate``)
 SCAN_CAP = 2000  # prefix-index rows one page may look at before handing back a cursor
 MAX_FUZZY_WORDS = 8
@@ -511,7 +513,9 @@ def _vocabulary(conn: Connection) -> _Vocabulary:
 def _alternatives(vocab: _Vocabulary, token: str) -> tuple[str, ...]:
     """``token`` (if known) and the closest vocabulary words within 1 (≥4 letters) or 2
     (≥8 letters) edits, transpositions counting as one; deterministic order."""
-    if has_digit(token) or len(token) < 4:
+    if has_digit(token):
+        return (token,)  # numbers are not in the vocabulary; matched exactly
+    if len(token) < 4:
         return (token,) if token in vocab.terms else ()
     edits = 1 if len(token) < 8 else 2
     found: list[tuple[int, str]] = [(0, token)] if token in vocab.terms else []
@@ -798,7 +802,11 @@ def _prefix_orgs_for_total(
 def _fuzzy_tier(
     conn: Connection, plan: _Plan, filters: list[ColumnElement[bool]], skip: set[str]
 ) -> tuple[list[_Match], bool]:
-    words = list(dict.fromkeys(plan.core.split(" ")))[:MAX_FUZZY_WORDS] if plan.core else []
+    words = list(dict.fromkeys(plan.core.split(" "))) if plan.core else []
+    # Function words and legal forms say little and match half the register: leave them out
+    # unless they are all there is.
+    words = [w for w in words if w not in NO_WORD_START] or words
+    words = words[:MAX_FUZZY_WORDS]
     if not words:
         return [], False
     vocab = _vocabulary(conn)
@@ -806,10 +814,13 @@ def _fuzzy_tier(
     if not all(groups):
         return [], False  # a word that is nowhere near any indexed word
     n = search_name
-    match = search_sqlite.token_match(n, groups) if is_sqlite(conn) else None
-    if match is None:
-        match = search_pg.token_match(n, groups)
-    stmt = _filtered(select(n.c.org_id).where(match), n.c.org_id, filters)
+    backend = search_sqlite if is_sqlite(conn) else search_pg
+    stmt = _filtered(backend.matching_names(n, groups), n.c.org_id, filters)
+    # Ranking needs the candidates in a total order both backends share, i.e. sorting them all:
+    # too broad a set (only common words) is not ranked at all, the same way on both backends.
+    broad = select(func.count()).select_from(stmt.limit(FUZZY_BROAD + 1).subquery())
+    if conn.execute(broad).scalar_one() > FUZZY_BROAD:
+        return [], True
     stmt = stmt.order_by(n.c.norm, n.c.org_id, n.c.kind).limit(FUZZY_CAP)
     row_ids = conn.execute(stmt).scalars().all()
     candidates = [org for org in dict.fromkeys(row_ids) if org not in skip]
@@ -823,8 +834,10 @@ def _fuzzy_tier(
         for nm in names[org_id]:
             tokens = set(nm.norm.split(" "))
             if all(tokens & group for group in sets):
+                # core names decide; whole names break near-ties ("… Ltée" asked, "… Ltée" first)
                 ratio = fuzz.token_sort_ratio(plan.core, core_name(nm.norm), processor=None)
-                score = round(_FUZZY_WEIGHT * ratio / 100, 4)
+                ratio += fuzz.token_sort_ratio(plan.norm, nm.norm, processor=None)
+                score = round(_FUZZY_WEIGHT * ratio / 200, 4)
                 cand = (-score, nm.norm, nm.display)
                 if best is None or cand < best:
                     best = cand

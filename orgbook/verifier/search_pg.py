@@ -12,10 +12,20 @@ This module only retrieves candidates; ranking is done in :mod:`orgbook.verifier
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, String, Table, bindparam, cast, func, literal_column
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    Table,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
-from sqlalchemy.sql.elements import ColumnElement
 
 TOKENS_INDEX = "search_name_tokens_gin"
 
@@ -36,8 +46,8 @@ def tsquery(groups: Sequence[Sequence[str]]) -> str:
     return " & ".join("(" + " | ".join(f"'{token}'" for token in group) + ")" for group in groups)
 
 
-def token_match(name_table: Table, groups: Sequence[Sequence[str]]) -> ColumnElement[bool]:
-    """A condition on ``search_name``: the name has a token of every group."""
+def matching_names(name_table: Table, groups: Sequence[Sequence[str]]) -> Select[Any]:
+    """``SELECT org_id`` of the ``search_name`` rows that have a token of every group."""
     tokens = func.array_to_tsvector(func.string_to_array(name_table.c.norm, literal_column("' '")))
     query = cast(bindparam("pg_tsquery", tsquery(groups), type_=String), TSQUERY)
-    return tokens.bool_op("@@")(query)
+    return select(name_table.c.org_id).where(tokens.bool_op("@@")(query))

@@ -12,9 +12,20 @@ This module only retrieves candidates; ranking is done in :mod:`orgbook.verifier
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, Table, text
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    column,
+    literal_column,
+    select,
+    table,
+)
 
 FTS_TABLE = "search_name_fts"
 
@@ -61,11 +72,18 @@ def match_query(groups: Sequence[Sequence[str]]) -> str:
     )
 
 
-def token_match(name_table: Table, groups: Sequence[Sequence[str]]) -> ColumnElement[bool]:
-    """A condition on ``search_name``: the name has a token of every group."""
-    ids = (
-        text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_query")
-        .bindparams(fts_query=match_query(groups))
-        .columns(Column("rowid", Integer))
+def matching_names(name_table: Table, groups: Sequence[Sequence[str]]) -> Select[Any]:
+    """``SELECT org_id`` of the ``search_name`` rows that have a token of every group.
+
+    Driven by the FTS5 table (a join, not ``id IN (…)``, which would materialise every match
+    before a ``LIMIT`` could stop it).
+    """
+    fts = table(FTS_TABLE, column("rowid", Integer))
+    match = literal_column(FTS_TABLE).bool_op("MATCH")(
+        bindparam("fts_query", match_query(groups), type_=String)
     )
-    return name_table.c.id.in_(ids)
+    return (
+        select(name_table.c.org_id)
+        .select_from(fts.join(name_table, name_table.c.id == fts.c.rowid))
+        .where(match)
+    )
