@@ -271,3 +271,39 @@ def test_the_compiled_check_never_accepts_what_jsonschema_rejects() -> None:
             assert got == expected
     assert accepted > 100
     assert rejected > 100
+
+
+def test_batch_size_does_not_change_the_projections(tmp_path: Path) -> None:
+    """Organisations updated across batches (executemany per column set) end up as in one batch."""
+    from orgbook.issuer.store import organisation_names, organisations
+
+    feed = _feed(tmp_path / "feed.jsonl", 80)
+    tables = []
+    for batch in (7, 10_000):
+        registry = new_registry(tmp_path / f"b{batch}")
+        add_issuers(registry)
+        ingest_file(registry.issuance(), BC, feed, batch_size=batch, progress=False)  # type: ignore[arg-type]
+        with registry.engine.connect() as conn:
+            orgs = conn.execute(
+                select(
+                    organisations.c.id,
+                    organisations.c.name,
+                    organisations.c.status,
+                    organisations.c.entity_type,
+                    organisations.c.business_number,
+                ).order_by(organisations.c.id)
+            ).all()
+            names = conn.execute(
+                select(organisation_names.c.credential_id, organisation_names.c.current).order_by(
+                    organisation_names.c.credential_id
+                )
+            ).all()
+            states = conn.execute(
+                select(credentials.c.id, credentials.c.state, credentials.c.superseded_by).order_by(
+                    credentials.c.id
+                )
+            ).all()
+        tables.append((orgs, names, states))
+        registry.close()
+    assert tables[0] == tables[1]
+    assert any(row.status != "active" for row in tables[0][0])
