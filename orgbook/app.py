@@ -49,6 +49,7 @@ ROUTER_MODULES = (
     "orgbook.verifier.web",
     "orgbook.verifier.ledger_api",
     "orgbook.ledger.witness_api",
+    "orgbook.feeds.api",
 )
 """Modules that expose ``router(settings) -> APIRouter`` or ``install(app, settings)``."""
 

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "orgbook.demo",
     "orgbook.witness.cli",
     "orgbook.dbcli",
+    "orgbook.feeds.cli",
 )
 
 

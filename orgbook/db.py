@@ -197,4 +197,5 @@ TABLE_MODULES = (
     "orgbook.ledger.store",
     "orgbook.issuer.store",
     "orgbook.verifier.search",
+    "orgbook.feeds.store",
 )

@@ -1,0 +1,451 @@
+"""HTTP routes of subscriptions and bulk data: the feed, its SSE stream, webhooks, the export.
+
+* ``GET /api/v1/feed`` — a page of entries after a ledger index, filtered; ``wait`` long-polls
+  (up to 30 s) until a matching entry exists;
+* ``GET /api/v1/feed/stream`` — the same as Server-Sent Events (``id:`` is the ledger index, so
+  ``Last-Event-ID`` resumes exactly);
+* ``/api/v1/subscriptions`` — webhook subscriptions of the subscriber whose API key
+  (``Authorization: Bearer obs_…``) calls;
+* ``GET /api/v1/export?format=jsonl|csv`` — the register at the latest checkpoint, streamed.
+
+:func:`install` includes the router and, when ``ORGBOOK_WEBHOOK_WORKER`` is true, runs the
+delivery worker in a background thread for the application's lifetime. Routes are thin: the
+logic is in :mod:`orgbook.feeds.feed`, :mod:`~orgbook.feeds.webhooks`,
+:mod:`~orgbook.feeds.delivery` and :mod:`~orgbook.feeds.export`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+
+from orgbook.config import Settings
+from orgbook.db import reading
+from orgbook.errors import BadInput, RateLimited, Unauthorized
+from orgbook.feeds import webhooks
+from orgbook.feeds.delivery import DeliveryWorker
+from orgbook.feeds.export import ExportSummary, export_lines, latest_stamp, snapshot
+from orgbook.feeds.feed import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_WAIT,
+    FeedFilter,
+    FeedPage,
+    LedgerWatcher,
+    ledger_size,
+    read_page,
+)
+from orgbook.http.deps import EngineDep
+from orgbook.http.middleware import add_response_header
+from orgbook.http.problems import HEADERS_ATTR, PROBLEM_RESPONSES
+from orgbook.http.ratelimit import rate_limited
+
+__all__ = ["install", "router", "worker_enabled"]
+
+WORKER_ENV = "ORGBOOK_WEBHOOK_WORKER"
+MAX_EXPORTS = 2
+"""Exports one process streams at the same time; more are refused with 429."""
+SSE_HEARTBEAT = 15.0
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class FeedItemOut(_Out):
+    index: int
+    kind: str
+    timestamp: str
+    organisation: str | None
+    credential: str | None
+    type: str | None
+    issuer: str | None
+    leaf_hash: str
+
+
+class FeedPageOut(_Out):
+    items: list[FeedItemOut]
+    next: int = Field(description="Pass as `after` to continue (the last index examined).")
+    tree_size: int = Field(description="The ledger size this page was read against.")
+    caught_up: bool = Field(description="The page reached the end of the ledger.")
+
+
+class FilterIn(BaseModel):
+    kind: Literal["all", "new-organisations", "organisation", "type"] = "all"
+    value: str | None = Field(default=None, max_length=200)
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(max_length=2000, examples=["https://bank.example/orgbook-hook"])
+    filter: FilterIn = Field(default_factory=FilterIn)
+    after: int | None = Field(
+        default=None,
+        ge=-1,
+        description="Deliver entries after this ledger index (default: from now on).",
+    )
+
+
+class SubscriptionFilterOut(_Out):
+    kind: str
+    value: str | None
+
+
+class SubscriptionOut(_Out):
+    id: str
+    url: str
+    filter: SubscriptionFilterOut
+    status: str
+    paused_reason: str | None
+    cursor: int
+    last_success_index: int | None
+    last_success_at: str | None
+    delivered: int
+    attempts: int
+    failing_since: str | None
+    last_error: str | None
+    last_attempt_at: str | None
+    next_attempt_at: str | None
+    created_at: str | None
+
+
+class SubscriptionCreatedOut(SubscriptionOut):
+    secret: str = Field(description="The signing secret: shown once, keep it.")
+
+
+class SubscriptionsOut(_Out):
+    subscriptions: list[SubscriptionOut]
+
+
+def worker_enabled(environ: dict[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get(WORKER_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _page_out(page: FeedPage) -> FeedPageOut:
+    return FeedPageOut(
+        items=[FeedItemOut.model_validate(item.to_json()) for item in page.items],
+        next=page.next,
+        tree_size=page.size,
+        caught_up=page.caught_up,
+    )
+
+
+def _read(engine: Engine, flt: FeedFilter, after: int, limit: int) -> FeedPage:
+    with reading(engine) as conn:
+        return read_page(conn, flt, after=after, limit=limit)
+
+
+def _size(engine: Engine) -> int:
+    with reading(engine) as conn:
+        return ledger_size(conn)
+
+
+def _watcher(request: Request, engine: EngineDep) -> LedgerWatcher:
+    watcher = getattr(request.app.state, "feeds_watcher", None)
+    if not isinstance(watcher, LedgerWatcher):
+        watcher = LedgerWatcher(lambda: run_in_threadpool(_size, engine))
+        request.app.state.feeds_watcher = watcher
+    return watcher
+
+
+WatcherDep = Annotated[LedgerWatcher, Depends(_watcher)]
+
+
+def _filter(
+    organisation: Annotated[str | None, Query(max_length=200, examples=["CA-BC:BC1287139"])] = None,
+    type: Annotated[str | None, Query(max_length=32, examples=["legal-name"])] = None,
+    issuer: Annotated[str | None, Query(max_length=64, examples=["bc-registries"])] = None,
+    kind: Annotated[str | None, Query(max_length=200, examples=["credential.issued"])] = None,
+    new_organisations: Annotated[
+        bool, Query(alias="newOrganisations", description="Only first registrations.")
+    ] = False,
+) -> FeedFilter:
+    return FeedFilter(
+        organisation=organisation,
+        type=type,
+        issuer=issuer,
+        kind=kind,
+        new_organisations=new_organisations,
+    )
+
+
+FilterDep = Annotated[FeedFilter, Depends(_filter)]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="SubscriberApiKey",
+    description="A subscriber API key (`obs_<id>_<secret>`) from "
+    "`orgbook webhooks subscriber create NAME`.",
+)
+
+
+def _subscriber(
+    engine: EngineDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    try:
+        with reading(engine) as conn:
+            return webhooks.authenticate_subscriber(
+                conn, bearer.credentials.strip() if bearer else None
+            )
+    except Unauthorized as exc:
+        setattr(exc, HEADERS_ATTR, {"WWW-Authenticate": 'Bearer realm="orgbook subscriptions"'})
+        raise
+
+
+SubscriberDep = Annotated[str, Depends(_subscriber)]
+
+
+async def _no_store(request: Request) -> None:
+    add_response_header(request.scope, "Cache-Control", "no-store")
+
+
+def _sub_out(sub: webhooks.Subscription) -> SubscriptionOut:
+    return SubscriptionOut.model_validate(sub.to_json())
+
+
+def router(settings: Settings) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["subscriptions"])
+    exports = threading.BoundedSemaphore(MAX_EXPORTS)
+
+    @api.get(
+        "/feed",
+        summary="Follow the ledger: entries after an index",
+        description=(
+            "Entries after ledger index `after` (-1: from the start) that match the filters, "
+            f"at most `limit` (≤ {MAX_LIMIT}). Continue with `after=next`; `next` may be beyond "
+            "the last item when the filter skipped entries. With `wait` (≤ 30 s) and nothing "
+            "new, the answer waits until a matching entry is appended."
+        ),
+        dependencies=[rate_limited("read"), Depends(_no_store)],
+    )
+    async def feed(
+        engine: EngineDep,
+        watcher: WatcherDep,
+        flt: FilterDep,
+        after: Annotated[int, Query(ge=-1, le=2**53 - 1)] = -1,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+    ) -> FeedPageOut:
+        page = await run_in_threadpool(_read, engine, flt, after, limit)
+        deadline = time.monotonic() + wait
+        while not page.items and page.caught_up and wait > 0:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await watcher.wait_beyond(page.size, remaining)
+            page = await run_in_threadpool(_read, engine, flt, page.next, limit)
+        return _page_out(page)
+
+    @api.get(
+        "/feed/stream",
+        summary="Follow the ledger as Server-Sent Events",
+        description=(
+            "Each matching entry is an event whose `id` is its ledger index and whose `data` is "
+            "the feed item (JSON); `event` is the entry kind. Reconnect with `Last-Event-ID` (or "
+            "`after`) to resume exactly. An `id`-only message moves the cursor past skipped "
+            "entries; comments are heartbeats. The stream ends after `timeout` seconds."
+        ),
+        dependencies=[rate_limited("read")],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def stream(
+        request: Request,
+        engine: EngineDep,
+        watcher: WatcherDep,
+        flt: FilterDep,
+        after: Annotated[int | None, Query(ge=-1, le=2**53 - 1)] = None,
+        last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+        timeout: Annotated[float, Query(ge=1, le=3600)] = 300,
+    ) -> StreamingResponse:
+        cursor = -1 if after is None else after
+        if last_event_id is not None:
+            if not last_event_id.strip().lstrip("-").isdigit():
+                raise BadInput("Last-Event-ID must be a ledger index", field="Last-Event-ID")
+            cursor = max(-1, int(last_event_id))
+
+        async def events() -> AsyncIterator[bytes]:
+            position = cursor
+            deadline = time.monotonic() + timeout
+            yield b"retry: 2000\n\n"
+            while time.monotonic() < deadline and not await request.is_disconnected():
+                page = await run_in_threadpool(_read, engine, flt, position, 100)
+                chunks = [
+                    b"id: %d\nevent: %s\ndata: %s\n\n"
+                    % (item.index, item.kind.encode(), orjson.dumps(item.to_json()))
+                    for item in page.items
+                ]
+                if page.next > position and (not page.items or page.items[-1].index < page.next):
+                    chunks.append(b"id: %d\n\n" % page.next)  # skipped entries: move on
+                position = page.next
+                if chunks:
+                    yield b"".join(chunks)
+                if page.caught_up:
+                    remaining = min(SSE_HEARTBEAT, deadline - time.monotonic())
+                    if remaining <= 0:
+                        break
+                    if await watcher.wait_beyond(page.size, remaining) <= page.size:
+                        yield b": keep-alive\n\n"
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    # --- subscriptions ------------------------------------------------------------------------
+
+    subs = APIRouter(
+        prefix="/subscriptions",
+        dependencies=[rate_limited("read"), Depends(_no_store)],
+        responses={401: {"description": "No valid subscriber API key."}},
+    )
+
+    @subs.post("", status_code=201, summary="Subscribe a URL to ledger entries")
+    def create(
+        engine: EngineDep, subscriber: SubscriberDep, body: SubscriptionIn
+    ) -> SubscriptionCreatedOut:
+        with engine.begin() as conn:
+            sub = webhooks.create_subscription(
+                conn,
+                subscriber,
+                url=body.url,
+                filter_kind=body.filter.kind,
+                filter_value=body.filter.value,
+                after=body.after,
+            )
+        return SubscriptionCreatedOut.model_validate({**sub.to_json(), "secret": sub.secret})
+
+    @subs.get("", summary="This subscriber's subscriptions")
+    def list_(engine: EngineDep, subscriber: SubscriberDep) -> SubscriptionsOut:
+        with reading(engine) as conn:
+            found = webhooks.list_subscriptions(conn, subscriber_id=subscriber)
+        return SubscriptionsOut(subscriptions=[_sub_out(s) for s in found])
+
+    @subs.get("/{subscription_id}", summary="A subscription: status, last error, progress")
+    def get(engine: EngineDep, subscriber: SubscriberDep, subscription_id: str) -> SubscriptionOut:
+        with reading(engine) as conn:
+            return _sub_out(
+                webhooks.get_subscription(conn, subscription_id, subscriber_id=subscriber)
+            )
+
+    @subs.post("/{subscription_id}/resume", summary="Resume a paused subscription")
+    def resume(
+        engine: EngineDep, subscriber: SubscriberDep, subscription_id: str
+    ) -> SubscriptionOut:
+        with engine.begin() as conn:
+            sub = webhooks.resume_subscription(conn, subscription_id, subscriber_id=subscriber)
+        return _sub_out(sub)
+
+    @subs.post("/{subscription_id}/pause", summary="Pause a subscription")
+    def pause(
+        engine: EngineDep, subscriber: SubscriberDep, subscription_id: str
+    ) -> SubscriptionOut:
+        with engine.begin() as conn:
+            sub = webhooks.pause_subscription(
+                conn, subscription_id, "paused by the subscriber", subscriber_id=subscriber
+            )
+        return _sub_out(sub)
+
+    @subs.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
+    def delete(engine: EngineDep, subscriber: SubscriberDep, subscription_id: str) -> Response:
+        with engine.begin() as conn:
+            webhooks.delete_subscription(conn, subscription_id, subscriber_id=subscriber)
+        return Response(status_code=204)
+
+    api.include_router(subs)
+
+    # --- export -------------------------------------------------------------------------------
+
+    @api.get(
+        "/export",
+        summary="The whole register, stamped with a signed checkpoint (streamed)",
+        description=(
+            "One line per organisation with its credentials current at the latest checkpoint "
+            "(JSON Lines: each with its ledger entry; CSV: the main attributes). The first line "
+            "(CSV: the header comments) holds the checkpoint, the last one counts the lines. "
+            "Verify with `orgbook export verify FILE --ledger-key VKEY --online URL`."
+        ),
+        dependencies=[rate_limited("read")],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"application/jsonl": {}, "text/csv": {}}}},
+    )
+    def export(engine: EngineDep, format: Literal["jsonl", "csv"] = "jsonl") -> StreamingResponse:
+        if not exports.acquire(blocking=False):
+            err = RateLimited("too many exports in progress; retry later", retry_after=60)
+            setattr(err, HEADERS_ATTR, {"Retry-After": "60"})
+            raise err
+        try:
+            with reading(engine) as conn:
+                stamp = latest_stamp(conn)
+        except BaseException:
+            exports.release()
+            raise
+
+        def body() -> Iterator[bytes]:
+            try:
+                with snapshot(engine) as conn:
+                    buffer: list[bytes] = []
+                    pending = 0
+                    for line in export_lines(conn, format, ExportSummary(stamp)):
+                        buffer.append(line)
+                        pending += len(line)
+                        if pending >= 256 * 1024:
+                            yield b"".join(buffer)
+                            buffer, pending = [], 0
+                    yield b"".join(buffer)
+            finally:
+                exports.release()
+
+        media = "application/jsonl" if format == "jsonl" else "text/csv; charset=utf-8"
+        name = f"orgbook-export-{stamp.size}.{format}"
+        return StreamingResponse(
+            body(),
+            media_type=media,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Orgbook-Tree-Size": str(stamp.size),
+                "Cache-Control": "no-cache",
+            },
+        )
+
+    _ = settings
+    return api
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Include the router; with ``ORGBOOK_WEBHOOK_WORKER`` on, run the delivery worker too."""
+    app.include_router(router(settings), responses=PROBLEM_RESPONSES)
+    if not worker_enabled():
+        return
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
+        async with inner(application) as state:
+            worker = DeliveryWorker(application.state.engine)
+            thread = threading.Thread(target=worker.run, name="orgbook-webhooks", daemon=True)
+            thread.start()
+            try:
+                yield state
+            finally:
+                worker.stopping.set()
+                await run_in_threadpool(thread.join, 30)
+                worker.close()
+
+    app.router.lifespan_context = lifespan
