@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select, update
 
-from orgbook.issuer.store import credentials, organisation_names, organisations
+from orgbook.canonical import canonicalize
+from orgbook.issuer.keys import Issuer, list_issuers
+from orgbook.issuer.store import (
+    credential_events,
+    credentials,
+    organisation_names,
+    organisations,
+    relationships,
+    status_lists,
+)
+from orgbook.ledger.store import Ledger
 
-__all__ = ["reindex"]
+__all__ = ["ReplayReport", "reindex", "replay"]
 
 
 def reindex(conn: Connection, org_ids: Sequence[str]) -> None:
@@ -83,3 +96,205 @@ def reindex(conn: Connection, org_ids: Sequence[str]) -> None:
                 )
             )
     upsert_orgs(conn, docs)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    entries: int
+    organisations: int
+    credentials: int
+
+    def summary(self) -> str:
+        return (
+            f"replayed {self.entries:,} ledger entries: {self.organisations:,} organisations, "
+            f"{self.credentials:,} credentials"
+        )
+
+
+_PROJECTIONS = (
+    credential_events,
+    relationships,
+    organisation_names,
+    credentials,
+    organisations,
+    status_lists,
+)
+
+
+def replay(
+    conn: Connection,
+    ledger: Ledger,
+    *,
+    batch_size: int = 1000,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayReport:
+    """Drop every projection and rebuild it from the ledger entries alone.
+
+    Organisations, credentials and their history, names, relationships, status-list bits and the
+    search index come back exactly as issuance wrote them; issuers, their sealed keys, API keys
+    and ingestion bookkeeping are not projections and are kept. Runs in the caller's transaction.
+    """
+    from orgbook.issuer.service import Issuance, _Plan
+
+    issuer_by_did = {issuer.did: issuer for issuer in list_issuers(conn)}
+    old_orgs = set(conn.execute(select(organisations.c.id)).scalars())
+    for table in _PROJECTIONS:
+        conn.execute(delete(table))
+    writer = Issuance(conn.engine, ledger, passphrase=b"", public_url="", index_search=False)
+    size = ledger.size(conn)
+    count = 0
+    status_index: dict[str, tuple[str, int]] = {}  # credential id -> (issuer id, index)
+    plans: dict[str, tuple[_Plan, list[int]]] = {}
+    issuers_by_id = {issuer.id: issuer for issuer in issuer_by_did.values()}
+
+    def plan_for(issuer: Issuer) -> tuple[_Plan, list[int]]:
+        return plans.setdefault(issuer.id, (_Plan(), []))
+
+    def flush() -> None:
+        for issuer_id, (plan, indices) in plans.items():
+            writer.write_projections(conn, issuers_by_id[issuer_id], plan, indices)
+        plans.clear()
+
+    for start in range(0, size, batch_size):
+        for stored in ledger.entries(conn, start, min(start + batch_size, size)):
+            entry = stored.entry
+            payload = entry.payload
+            at = _timestamp(entry.timestamp)
+            if entry.kind == "credential.issued":
+                credential = payload["credential"]
+                issuer = issuer_by_did[_issuer_did(credential)]
+                plan, indices = plan_for(issuer)
+                cid = _replay_issued(plan, indices, entry.index, payload, issuer, at)
+                status_index[cid] = (issuer.id, plan.credential_rows[-1]["status_index"])
+            elif entry.kind == "credential.superseded":
+                old, new = payload["credential"], payload["supersededBy"]
+                issuer_id, index = status_index[old]
+                plan, indices = plan_for(issuers_by_id[issuer_id])
+                position = len(indices)
+                indices.append(entry.index)
+                plan.superseded.append((old, new))
+                plan.revoke_bits.append(index)
+                plan.events.append((position, old, "superseded", at, payload.get("reason"), new))
+            elif entry.kind in _STATUS_KINDS:
+                flush()
+                issuer_id, index = status_index[payload["credential"]]
+                _replay_status(conn, entry.kind, payload, issuer_id, index, entry.index, at)
+            count += 1
+        flush()
+        if progress is not None:
+            progress(min(start + batch_size, size), size)
+    new_orgs = list(conn.execute(select(organisations.c.id)).scalars())
+    for start in range(0, len(new_orgs), 1000):
+        reindex(conn, new_orgs[start : start + 1000])
+    from orgbook.verifier.search import delete_org
+
+    for org_id in old_orgs - set(new_orgs):
+        delete_org(conn, org_id)
+    return ReplayReport(entries=count, organisations=len(new_orgs), credentials=len(status_index))
+
+
+_STATUS_KINDS = {
+    "credential.revoked": "revoked",
+    "credential.suspended": "suspended",
+    "credential.unsuspended": "unsuspended",
+}
+
+
+def _timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _issuer_did(credential: Mapping[str, Any]) -> str:
+    issuer = credential["issuer"]
+    return str(issuer["id"] if isinstance(issuer, Mapping) else issuer)
+
+
+def _status_index(credential: Mapping[str, Any]) -> int:
+    from orgbook.issuer.statuslists import LIST_SIZE
+
+    entry = credential["credentialStatus"][0]
+    number = int(str(entry["statusListCredential"]).rsplit("/", 1)[1])
+    return number * LIST_SIZE + int(entry["statusListIndex"])
+
+
+def _replay_issued(
+    plan: Any,
+    indices: list[int],
+    ledger_index: int,
+    payload: Mapping[str, Any],
+    issuer: Issuer,
+    at: datetime,
+) -> str:
+    from orgbook.issuer.mapping import CredentialDraft
+    from orgbook.issuer.service import Issuance
+
+    credential = payload["credential"]
+    cid = str(credential["id"])
+    org_id = str(payload["organisation"])
+    jurisdiction, number = org_id.split(":", 1)
+    subject = {k: v for k, v in credential["credentialSubject"].items() if k != "id"}
+    effective = _timestamp(credential["validFrom"])
+    key = tuple(payload["supersessionKey"])
+    draft = CredentialDraft(
+        type_slug=str(payload["type"]),
+        subject=subject,
+        supersession_key=key,
+        effective=effective,
+        event_id=str(payload["eventId"]),
+        organisation_id=org_id,
+    )
+    current = bool(payload["current"])
+    position = len(indices)
+    indices.append(ledger_index)
+    plan.positions[cid] = position
+    plan.events.append((position, cid, "issued", at, None, None))
+    plan.credential_rows.append(
+        {
+            "id": cid,
+            "issuer_id": issuer.id,
+            "organisation_id": org_id,
+            "type": draft.type_slug,
+            "supersession_key": "|".join(key),
+            "state": "current" if current else "superseded",
+            "suspended": False,
+            "effective": effective,
+            "event_id": draft.event_id,
+            "status_index": _status_index(credential),
+            "superseded_by": None,
+            "document": canonicalize(credential),
+        }
+    )
+    record = SimpleNamespace(jurisdiction=jurisdiction, registration_number=number)
+    Issuance._plan_projections(plan, record, draft, cid, current)  # type: ignore[arg-type]
+    return cid
+
+
+def _replay_status(
+    conn: Connection,
+    kind: str,
+    payload: Mapping[str, Any],
+    issuer_id: str,
+    index: int,
+    ledger_index: int,
+    at: datetime,
+) -> None:
+    from orgbook.issuer.statuslists import set_bits
+
+    cid = str(payload["credential"])
+    action = _STATUS_KINDS[kind]
+    if action == "revoked":
+        conn.execute(update(credentials).where(credentials.c.id == cid).values(state="revoked"))
+        set_bits(conn, issuer_id, "revocation", [index], True)
+    else:
+        suspended = action == "suspended"
+        conn.execute(update(credentials).where(credentials.c.id == cid).values(suspended=suspended))
+        set_bits(conn, issuer_id, "suspension", [index], suspended)
+    conn.execute(
+        credential_events.insert().values(
+            ledger_index=ledger_index,
+            credential_id=cid,
+            kind=action,
+            at=at,
+            reason=payload.get("reason"),
+        )
+    )

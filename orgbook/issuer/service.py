@@ -360,6 +360,8 @@ class Issuance:
                     "type": draft.type_slug,
                     "eventId": record.event_id,
                     "current": is_current,
+                    # What "the current one" means for this credential: replay needs it.
+                    "supersessionKey": list(draft.supersession_key),
                 },
             )
         )
@@ -455,7 +457,7 @@ class Issuance:
                     "name": subject["legalName"],
                     "language": subject.get("language"),
                     "alternate_names": json.dumps(
-                        subject.get("alternateNames") or [], ensure_ascii=False
+                        subject.get("alternateNames") or [], ensure_ascii=False, sort_keys=True
                     ),
                     "valid_from": draft.effective,
                     "current": is_current,
@@ -484,7 +486,15 @@ class Issuance:
 
     def _write(self, conn: Connection, issuer: Issuer, plan: _Plan, at: datetime) -> None:
         entries = self.ledger.append_many(conn, plan.ledger_items, now=at)
-        indices = [entry.index for entry in entries]
+        self.write_projections(conn, issuer, plan, [entry.index for entry in entries])
+
+    def write_projections(
+        self, conn: Connection, issuer: Issuer, plan: _Plan, indices: Sequence[int]
+    ) -> None:
+        """Write what ``plan`` changes in the projections, its ledger items being at ``indices``.
+
+        Used by issuance (right after the append, same transaction) and by ``ledger replay``.
+        """
         for row in plan.credential_rows:
             row["ledger_index"] = indices[plan.positions[row["id"]]]
         conn.execute(credentials.insert(), plan.credential_rows)
@@ -502,20 +512,21 @@ class Issuance:
                     .where(organisation_names.c.credential_id.in_(chunk))
                     .values(current=False)
                 )
-        conn.execute(
-            credential_events.insert(),
-            [
-                {
-                    "ledger_index": indices[pos],
-                    "credential_id": cid,
-                    "kind": kind,
-                    "at": when,
-                    "reason": reason,
-                    "related_credential_id": related,
-                }
-                for pos, cid, kind, when, reason, related in plan.events
-            ],
-        )
+        if plan.events:
+            conn.execute(
+                credential_events.insert(),
+                [
+                    {
+                        "ledger_index": indices[pos],
+                        "credential_id": cid,
+                        "kind": kind,
+                        "at": when,
+                        "reason": reason,
+                        "related_credential_id": related,
+                    }
+                    for pos, cid, kind, when, reason, related in plan.events
+                ],
+            )
         if plan.revoke_bits:
             statuslists.set_bits(conn, issuer.id, "revocation", plan.revoke_bits, True)
         if plan.name_rows:
@@ -533,7 +544,8 @@ class Issuance:
                 indices[plan.positions[row.pop("first")]] if row.get("first") else None
             )
             row.pop("first", None)
-        conn.execute(ingested_events.insert(), plan.event_rows)
+        if plan.event_rows:
+            conn.execute(ingested_events.insert(), plan.event_rows)
         last_index = indices[-1]
         self._upsert_organisations(conn, issuer, plan.org_updates, last_index)
         if self.index_search:
