@@ -261,7 +261,8 @@ def test_receiver_failures_are_retried_with_backoff(registry: Registry, receiver
     done = state(registry, sub.id)
     assert receiver.indices(sub.id) == want  # the failed entry first, then the rest, in order
     assert (done.attempts, done.last_error, done.failing_since) == (0, None, None)
-    assert done.last_success_index == want[-1] and done.delivered == len(want)
+    assert done.last_success_index == want[-1]
+    assert done.delivered == len(want)
 
 
 def test_repeated_failures_pause_until_the_subscriber_resumes(
@@ -297,7 +298,8 @@ def test_repeated_failures_pause_until_the_subscriber_resumes(
         assert body["attempts"] == FAST.max_attempts
         assert body["lastError"] == "HTTP 500"
         assert "4 consecutive failed deliveries" in body["pausedReason"]
-        assert body["lastSuccessIndex"] is None and body["nextAttemptAt"] is None
+        assert body["lastSuccessIndex"] is None
+        assert body["nextAttemptAt"] is None
         assert "secret" not in body
         worker = DeliveryWorker(registry.engine, policy=FAST, clock=clock)
         assert worker.due() == []  # paused: never picked up
@@ -439,7 +441,7 @@ def test_subscription_inputs_are_checked(registry: Registry) -> None:
                     filter_kind=kind,
                     filter_value=value,
                 )
-        for key in (None, "", "obs_x", "obk_aaaaaaaaaaaa_" + "a" * 43, subscriber.key + "x"):
+        for key in (None, "", "obs_x", "obk_aaaaaaaaaaaa_" + "a" * 43, f"{subscriber.key}x"):
             with pytest.raises(Unauthorized):
                 webhooks.authenticate_subscriber(conn, key)
         assert webhooks.authenticate_subscriber(conn, subscriber.key) == subscriber.id
