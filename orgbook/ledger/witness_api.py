@@ -1,6 +1,7 @@
 """The registry's side of witnessing: receive, store and serve witness cosignatures.
 
-Owns the table ``ledger_cosignatures(size, witness, key_hash, line, timestamp, received_at)``:
+Owns the table ``ledger_cosignatures(size, witness, key_hash, line, timestamp, received_at)``
+(created on the first push, outside the migrated schema for now):
 one row per (checkpoint size, witness key), the latest valid cosignature/v1 line that witness
 made on the registry's own checkpoint at that size, and:
 
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     LargeBinary,
+    MetaData,
     String,
     Table,
     Text,
@@ -41,7 +43,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from starlette.concurrency import run_in_threadpool
 
 from orgbook.config import Settings
-from orgbook.db import metadata
 from orgbook.errors import (
     BadInput,
     ConfigurationError,
@@ -69,6 +70,7 @@ __all__ = [
     "CosignaturesOut",
     "checkpoint_with_cosignatures",
     "configured_witnesses",
+    "cosignature_metadata",
     "cosignatures_at",
     "ensure_table",
     "ledger_cosignatures",
@@ -81,9 +83,13 @@ MAX_NOTE_BYTES = 64 * 1024
 
 _Size = BigInteger().with_variant(Integer(), "sqlite")
 
+# Its own MetaData, created on first use (:func:`ensure_table`): not yet part of the shared
+# schema that ``orgbook.migrations`` manages, which a new table must join through a revision.
+cosignature_metadata = MetaData()
+
 ledger_cosignatures = Table(
     "ledger_cosignatures",
-    metadata,
+    cosignature_metadata,
     Column("size", _Size, primary_key=True, autoincrement=False),
     Column("witness", String(500), primary_key=True),
     Column("key_hash", LargeBinary(4), primary_key=True),
@@ -256,6 +262,7 @@ def router(settings: Settings) -> APIRouter:
             raise BadInput("the body is not UTF-8") from None
 
         def store() -> list[str]:
+            ensure_table(engine)
             with engine.begin() as conn:
                 return store_cosignatures(conn, registry.ledger, text, witnesses)
 
