@@ -25,6 +25,7 @@ from orgbook.http.deps import EngineDep, RegistryDep
 from orgbook.http.ratelimit import rate_limited
 from orgbook.ledger.note import Checkpoint, parse_note
 from orgbook.ledger.store import MAX_ENTRIES_PER_READ, Ledger
+from orgbook.ledger.witness_api import checkpoint_with_cosignatures
 from orgbook.verifier.bundle import format_tlog_proof
 from orgbook.verifier.models import ConsistencyProofOut, EntriesOut, EntryOut, InclusionProofOut
 
@@ -67,7 +68,7 @@ def router(settings: Settings) -> APIRouter:
     )
     def checkpoint(request: Request, engine: EngineDep, registry: RegistryDep) -> Response:
         with reading(engine) as conn:
-            _, note = _latest_size(conn, registry.ledger)
+            note = checkpoint_with_cosignatures(conn, registry.ledger)
         return cached_json(
             request, note.encode(), immutable=False, max_age=CHECKPOINT_MAX_AGE, media_type=TEXT
         )
