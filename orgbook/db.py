@@ -166,7 +166,7 @@ def create_all(engine: Engine) -> None:
     warning; ``orgbook db check`` and the migration tests report it as drift to be turned into a
     revision before a release.
     """
-    from orgbook.migrations import upgrade
+    from orgbook.migrations import migration_lock, upgrade
 
     import_table_modules()
     upgrade(engine)
@@ -178,7 +178,9 @@ def create_all(engine: Engine) -> None:
             "tables not in any migration yet, created directly: %s",
             ", ".join(t.name for t in missing),
         )
-        metadata.create_all(engine, tables=missing)
+        with engine.begin() as conn:
+            migration_lock(conn)  # processes starting together: one creates, the others see
+            metadata.create_all(conn, tables=missing, checkfirst=True)
 
 
 def import_table_modules() -> None:

@@ -27,9 +27,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
 
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import Engine, func, select
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["BUCKETS", "CONTENT_TYPE", "Histogram", "Metrics", "MetricsMiddleware", "router"]
@@ -271,12 +272,8 @@ class MetricsMiddleware:
             )
 
 
-def router() -> Any:
+def router() -> APIRouter:
     """``GET /metrics`` (not in the OpenAPI document; keep it off the public proxy)."""
-    from fastapi import APIRouter, Request
-    from fastapi.responses import Response
-    from starlette.concurrency import run_in_threadpool
-
     api = APIRouter()
 
     @api.get("/metrics", include_in_schema=False)

@@ -35,6 +35,7 @@ __all__ = [
     "current_revision",
     "head_revision",
     "is_backend_object",
+    "migration_lock",
     "schema_diff",
     "upgrade",
 ]
@@ -82,7 +83,8 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def _lock(conn: Connection) -> None:
+def migration_lock(conn: Connection) -> None:
+    """Serialise schema changes until ``conn``'s transaction ends (SQLite: its write lock)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
@@ -104,7 +106,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
         if revision in ("head", head) and current_revision(conn) == head:
             return head, head
     with engine.begin() as conn:
-        _lock(conn)
+        migration_lock(conn)
         before = current_revision(conn)
         if before is None and _unversioned_orgbook_schema(conn):
             command.stamp(alembic_config(conn), BASE_REVISION)
