@@ -559,16 +559,19 @@ def _items(fmt: Format, handle: IO[bytes], report: ExportVerification) -> Iterat
                 yield int(item["ledgerIndex"]), str(item["leafHash"])
         return
     text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
-    rows = csv.reader(_data_lines(text, report))
-    if next(rows, None) != list(CSV_COLUMNS):
-        report.fail("unexpected CSV columns")
-        return
-    for row in rows:
-        report.organisations += 1
-        for part in row[-1].split(";") if row and row[-1] else []:
-            report.credentials += 1
-            _type, index, leaf, _cid = part.split("|", 3)
-            yield int(index), leaf
+    try:
+        rows = csv.reader(_data_lines(text, report))
+        if next(rows, None) != list(CSV_COLUMNS):
+            report.fail("unexpected CSV columns")
+            return
+        for row in rows:
+            report.organisations += 1
+            for part in row[-1].split(";") if row and row[-1] else []:
+                report.credentials += 1
+                _type, index, leaf, _cid = part.split("|", 3)
+                yield int(index), leaf
+    finally:
+        text.detach()  # the caller owns (and closes) the binary handle
 
 
 def verify_export(
