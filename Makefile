@@ -19,8 +19,11 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
+# Exit code 5 is pytest's "no tests collected" (e.g. PYTEST_ARGS="-m postgres" on a checkout
+# without such tests): not a failure of the suite.
 unit: $(VENV)/.installed
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 install: $(VENV)/.installed
 
