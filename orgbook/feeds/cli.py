@@ -103,16 +103,23 @@ def _engine(args: argparse.Namespace) -> Engine:
 def _sign_if_grown(args: argparse.Namespace, engine: Engine) -> None:
     """Sign a checkpoint covering the whole ledger when the key is available; else keep the
     latest one (the export is then the register as of that checkpoint)."""
+    from orgbook.ledger.store import stored_origin
     from orgbook.registry import open_registry, resolve_passphrase
 
-    settings = settings_from_args(args)
+    with reading(engine) as conn:
+        origin = stored_origin(conn)  # the ledger's own, whatever the public URL says
+    settings = settings_from_args(args, ledger_origin=origin)
     try:
         passphrase = resolve_passphrase(settings, prompt=False)
-    except ConfigurationError:
-        return
-    registry = open_registry(settings, passphrase=passphrase, engine=engine, create=False)
-    with engine.begin() as conn:
-        registry.ledger.sign_checkpoint(conn)
+        registry = open_registry(settings, passphrase=passphrase, engine=engine, create=False)
+        with engine.begin() as conn:
+            registry.ledger.sign_checkpoint(conn)
+    except ConfigurationError as exc:
+        if not args.quiet:
+            print(
+                f"orgbook export: using the latest signed checkpoint ({exc.detail})",
+                file=sys.stderr,
+            )
 
 
 def run_export(args: argparse.Namespace) -> int:
