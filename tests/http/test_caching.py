@@ -18,11 +18,11 @@ ENTRY = {"index": 7, "kind": "credential.issued", "timestamp": datetime(2026, 1,
 def shell(tmp_path: Path) -> FastAPI:
     app = make_app(tmp_path)
 
-    @app.get("/api/v1/ledger/entries/7")
+    @app.get("/api/v1/test/entries/7")
     async def entry(request: Request) -> Response:
         return cached_json(request, ENTRY, immutable=True)
 
-    @app.get("/api/v1/ledger/checkpoint")
+    @app.get("/api/v1/test/checkpoint")
     async def checkpoint(request: Request) -> Response:
         note = b"orgbook.example/ledger\n8\nAAAA\n"
         return cached_json(
@@ -42,7 +42,7 @@ def client(tmp_path: Path) -> TestClient:
 
 
 def test_immutable_resource_headers(client: TestClient) -> None:
-    response = client.get("/api/v1/ledger/entries/7")
+    response = client.get("/api/v1/test/entries/7")
     assert response.status_code == 200
     assert response.headers["cache-control"] == IMMUTABLE
     assert response.headers["etag"] == etag_for(response.content)
@@ -52,9 +52,9 @@ def test_immutable_resource_headers(client: TestClient) -> None:
 
 
 def test_if_none_match_gives_304_without_body(client: TestClient) -> None:
-    tag = client.get("/api/v1/ledger/entries/7").headers["etag"]
+    tag = client.get("/api/v1/test/entries/7").headers["etag"]
     for header in (tag, f'"other", {tag}', f"W/{tag}", "*"):
-        response = client.get("/api/v1/ledger/entries/7", headers={"If-None-Match": header})
+        response = client.get("/api/v1/test/entries/7", headers={"If-None-Match": header})
         assert response.status_code == 304, header
         assert response.content == b""
         assert response.headers["etag"] == tag
@@ -62,18 +62,18 @@ def test_if_none_match_gives_304_without_body(client: TestClient) -> None:
 
 
 def test_stale_etag_gets_the_body(client: TestClient) -> None:
-    response = client.get("/api/v1/ledger/entries/7", headers={"If-None-Match": '"stale"'})
+    response = client.get("/api/v1/test/entries/7", headers={"If-None-Match": '"stale"'})
     assert response.status_code == 200
     assert response.json()["index"] == 7
 
 
 def test_changing_resource_has_short_max_age(client: TestClient) -> None:
-    response = client.get("/api/v1/ledger/checkpoint")
+    response = client.get("/api/v1/test/checkpoint")
     assert response.headers["cache-control"] == "public, max-age=10"
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert response.text.startswith("orgbook.example/ledger\n")
     tag = response.headers["etag"]
-    again = client.get("/api/v1/ledger/checkpoint", headers={"If-None-Match": tag})
+    again = client.get("/api/v1/test/checkpoint", headers={"If-None-Match": tag})
     assert again.status_code == 304
 
 

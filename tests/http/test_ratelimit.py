@@ -107,11 +107,11 @@ def limited_app(tmp_path: Path, clock: FakeClock) -> FastAPI:
     async def things() -> dict[str, int]:
         return {"n": 1}
 
-    @app.get("/api/v1/search", dependencies=[rate_limited("search")])
+    @app.get("/api/v1/test/search", dependencies=[rate_limited("search")])
     async def search() -> dict[str, int]:
         return {"n": 2}
 
-    @app.post("/api/v1/verify", dependencies=[rate_limited("verify")])
+    @app.post("/api/v1/test/verify", dependencies=[rate_limited("verify")])
     def verify() -> dict[str, bool]:  # a sync route: the dependency still applies
         return {"valid": True}
 
@@ -132,15 +132,15 @@ def test_429_problem_with_retry_after_and_ratelimit_headers(
     assert refused.headers["ratelimit-remaining"] == "0"
     assert refused.json()["type"].endswith("/rate-limited")
     assert refused.json()["retry_after"] == 20
-    assert client.get("/api/v1/search").status_code == 429  # search shares the read bucket
+    assert client.get("/api/v1/test/search").status_code == 429  # search shares the read bucket
     clock.advance(20)
     assert client.get("/api/v1/things").status_code == 200
 
 
 def test_route_classes_are_separate(tmp_path: Path, clock: FakeClock) -> None:
     client = TestClient(limited_app(tmp_path, clock))
-    assert client.post("/api/v1/verify").status_code == 200
-    assert client.post("/api/v1/verify").status_code == 429
+    assert client.post("/api/v1/test/verify").status_code == 200
+    assert client.post("/api/v1/test/verify").status_code == 429
     assert client.get("/api/v1/things").status_code == 200  # reads unaffected
 
 
@@ -148,21 +148,21 @@ def test_forwarded_clients_through_a_trusted_proxy(tmp_path: Path, clock: FakeCl
     # The TestClient's peer is "testclient", not an address: make it a trusted proxy's.
     app = limited_app(tmp_path, clock)
     client = TestClient(app, client=("127.0.0.1", 50000))
-    assert client.post("/api/v1/verify", headers={"X-Forwarded-For": "198.51.100.1"}).is_success
+    assert client.post("/api/v1/test/verify", headers={"X-Forwarded-For": "198.51.100.1"}).is_success
     assert (
-        client.post("/api/v1/verify", headers={"X-Forwarded-For": "198.51.100.1"}).status_code
+        client.post("/api/v1/test/verify", headers={"X-Forwarded-For": "198.51.100.1"}).status_code
         == 429
     )
-    assert client.post("/api/v1/verify", headers={"X-Forwarded-For": "198.51.100.2"}).is_success
+    assert client.post("/api/v1/test/verify", headers={"X-Forwarded-For": "198.51.100.2"}).is_success
 
 
 def test_create_app_limits_from_settings(tmp_path: Path) -> None:
     app = make_app(tmp_path, verify_rate_limit_per_minute=1)
 
-    @app.post("/api/v1/verify", dependencies=[rate_limited("verify")])
+    @app.post("/api/v1/test/verify", dependencies=[rate_limited("verify")])
     async def verify() -> dict[str, bool]:
         return {"valid": True}
 
     client = TestClient(app)
-    assert client.post("/api/v1/verify").status_code == 200
-    assert client.post("/api/v1/verify").status_code == 429
+    assert client.post("/api/v1/test/verify").status_code == 200
+    assert client.post("/api/v1/test/verify").status_code == 429
