@@ -10,19 +10,31 @@ own issuer signed it.
 What it must not do: fetch lists (``fetch_list`` is a parameter), read the clock (``now``) or
 raise while checking: every problem is a :class:`StatusResult` with ``ok=False`` and a reason.
 Decoding caps the decompressed size, so a small gzip bomb cannot exhaust memory.
+
+Speed: every credential of an issuer names the same few lists, so a verifier process remembers
+lists it has verified (:class:`_VerifiedLists`, bounded, least recently used out first). The
+memory is keyed by everything the outcome depends on — the URL, the list's RFC 8785 bytes
+(so any change to the list, its proof included, is a new key), the keys its proofs' verification
+methods resolve to *now*, the credential's issuer, purpose and status size — and holds the
+interval of ``now`` in which the verification succeeds (proof ``created`` minus the allowed clock
+skew and ``validFrom``, up to ``expires`` and ``validUntil``). A list is thus re-verified only when
+it changes, and a remembered answer is exactly the one a new verification would give.
 """
 
 from __future__ import annotations
 
 import gzip
+import threading
 import zlib
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from orgbook.dataintegrity import verify_proofs
-from orgbook.errors import BadInput
+from orgbook.canonical import canonicalize
+from orgbook.dataintegrity import CLOCK_SKEW, parse_datetime, verify_proofs
+from orgbook.errors import BadInput, OrgBookError
 from orgbook.multibase import multibase_decode, multibase_encode
 from orgbook.schemas import CREDENTIALS_V2_CONTEXT, is_url, parse_date_time
 
@@ -286,6 +298,106 @@ def _entry_fields(entry: Any) -> tuple[str, int, str, int]:
     return purpose, int(raw_index), url, size
 
 
+class _VerifiedLists:
+    """Status lists verified in this process: key -> (list, when the verification holds)."""
+
+    __slots__ = ("_entries", "_lock", "capacity")
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[
+            Hashable, tuple[StatusList, datetime | None, datetime | None]
+        ] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def recall(self, key: Hashable, now: datetime) -> StatusList | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+        status_list, start, end = found
+        if (start is not None and now < start) or (end is not None and now >= end):
+            return None
+        return status_list
+
+    def remember(
+        self, key: Hashable, status_list: StatusList, start: datetime | None, end: datetime | None
+    ) -> None:
+        with self._lock:
+            self._entries[key] = (status_list, start, end)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_VERIFIED = _VerifiedLists()
+
+
+def _proofs(listing: Mapping[str, Any]) -> list[Any]:
+    raw = listing.get("proof")
+    return raw if isinstance(raw, list) else [raw]
+
+
+def _memory_key(
+    url: str,
+    purpose: str,
+    status_size: int,
+    credential_issuer: str | None,
+    listing: Mapping[str, Any],
+    resolve_key: Callable[[str], bytes],
+) -> Hashable | None:
+    """What the list's verification depends on besides ``now``; None when it cannot be said
+    cheaply (a malformed proof, a key that does not resolve: the full path reports those)."""
+    methods = []
+    for proof in _proofs(listing):
+        method = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
+        if not isinstance(method, str):
+            return None
+        methods.append(method)
+    try:
+        keys = tuple((method, bytes(resolve_key(method))) for method in methods)
+        document = canonicalize(listing)
+    except Exception:  # the resolver is the caller's: whatever it raises, no shortcut
+        return None
+    return (url, purpose, status_size, credential_issuer, document, keys)
+
+
+def _valid_while(listing: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The ``now`` interval [start, end) in which a list that verified still verifies."""
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for proof in _proofs(listing):
+        if isinstance(proof, Mapping) and "created" in proof:
+            starts.append(parse_datetime(proof["created"]) - CLOCK_SKEW)
+        if isinstance(proof, Mapping) and "expires" in proof:
+            ends.append(parse_datetime(proof["expires"]))
+    for name, bounds in (("validFrom", starts), ("validUntil", ends)):
+        value = listing.get(name)
+        if value is not None:
+            parsed = parse_date_time(value)
+            if parsed is None:
+                raise BadInput(f"status list {name} is not a date-time")
+            bounds.append(parsed)
+    return (max(starts) if starts else None), (min(ends) if ends else None)
+
+
+def _remembering(resolve_key: Callable[[str], bytes]) -> Callable[[str], bytes]:
+    """``resolve_key`` asked once per verification method (failures are asked again)."""
+    known: dict[str, bytes] = {}
+
+    def resolve(method: str) -> bytes:
+        if method not in known:
+            known[method] = resolve_key(method)
+        return known[method]
+
+    return resolve
+
+
 def _verified_list(
     url: str,
     purpose: str,
@@ -304,6 +416,32 @@ def _verified_list(
         raise _Unusable(f"status list {url} could not be fetched: {detail}") from None
     if not isinstance(listing, Mapping):
         raise _Unusable(f"status list {url} is not a JSON object")
+    key = _memory_key(url, purpose, status_size, credential_issuer, listing, resolve_key)
+    remembered = _VERIFIED.recall(key, now) if key is not None else None
+    if remembered is not None:
+        return remembered
+    status_list = _verify_list(
+        url, purpose, status_size, credential_issuer, listing, resolve_key=resolve_key, now=now
+    )
+    if key is not None:
+        try:
+            start, end = _valid_while(listing)
+        except OrgBookError:
+            return status_list  # cannot happen for a list that verified; then just do not keep it
+        _VERIFIED.remember(key, status_list, start, end)
+    return status_list
+
+
+def _verify_list(
+    url: str,
+    purpose: str,
+    status_size: int,
+    credential_issuer: str | None,
+    listing: Mapping[str, Any],
+    *,
+    resolve_key: Callable[[str], bytes],
+    now: datetime,
+) -> StatusList:
     if listing.get("id", url) != url:
         raise _Unusable(f"status list fetched from {url} has id {listing.get('id')!r}")
     if LIST_CREDENTIAL_TYPE not in _types(listing.get("type")):
@@ -414,6 +552,7 @@ def check_status(
     raw = credential["credentialStatus"]
     entries = raw if isinstance(raw, list) else [raw]
     issuer = _issuer_id(credential)
+    resolve_key = _remembering(resolve_key)
     return [
         _check_entry(entry, issuer, fetch_list=fetch_list, resolve_key=resolve_key, now=now)
         for entry in entries

@@ -147,6 +147,28 @@ def _issuer_id(credential: Mapping[str, Any]) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
+class _RememberingResolver:
+    """``resolver`` with each DID resolved once: one verification asks for the issuer's
+    document for its signature, its issuer key and every status list it names.
+
+    Lives for one :func:`verify_credential` call, so a document that changes is seen by the next
+    verification. Callers only read the documents (``resolve_verification_method`` does), so the
+    one copy is shared; failures are not remembered.
+    """
+
+    __slots__ = ("_documents", "_resolver")
+
+    def __init__(self, resolver: DidResolver) -> None:
+        self._resolver = resolver
+        self._documents: dict[str, dict[str, Any]] = {}
+
+    def resolve(self, did: str) -> dict[str, Any]:
+        found = self._documents.get(did)
+        if found is None:
+            found = self._documents[did] = self._resolver.resolve(did)
+        return found
+
+
 def key_resolver(resolver: DidResolver) -> Callable[[str], bytes]:
     """``resolve_key`` for Data Integrity: the Ed25519 key a DID URL names, via ``resolver``."""
 
@@ -450,6 +472,7 @@ def verify_credential(
     """
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
         raise BadInput("now must be a timezone-aware datetime")
+    resolver = _RememberingResolver(resolver)
     checks = (
         _guarded("schema", lambda: check_schema(credential, schema_base=schema_base)),
         _guarded("signature", lambda: check_signature(credential, resolver=resolver, now=now)),

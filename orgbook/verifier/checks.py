@@ -29,6 +29,7 @@ a failing check.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,8 +91,12 @@ Part = ProvenEntry | BadInput
 # --- checkpoints --------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def _stated_checkpoint(note: str) -> Checkpoint:
-    """The checkpoint a note states, signature unchecked; :class:`BadInput` if it does not parse."""
+    """The checkpoint a note states, signature unchecked; :class:`BadInput` if it does not parse.
+
+    Remembered per note text (a pure parse into a frozen value; failures are not remembered).
+    """
     return Checkpoint.parse(parse_note(note).text)
 
 
@@ -113,25 +118,31 @@ def open_ledger_checkpoint(note: str, ledger_keys: Sequence[NoteVerifier]) -> Ch
     return checkpoint
 
 
+@functools.lru_cache(maxsize=1024)
+def _opened(note: str, keys: tuple[NoteVerifier, ...]) -> Checkpoint | str:
+    """:func:`open_ledger_checkpoint` or its reason, remembered per (note text, ledger keys).
+
+    A pure function of its arguments (the note's bytes and the keys decide the signature check),
+    so remembering it across verifications changes no answer: a verifier that sees the same
+    checkpoint in every bundle verifies its signature once.
+    """
+    try:
+        return open_ledger_checkpoint(note, keys)
+    except OrgBookError as exc:
+        return exc.detail
+
+
 class LedgerTrust:
     """Which checkpoints the ledger signed, remembered per note text (one verification each)."""
 
-    __slots__ = ("_cache", "keys")
+    __slots__ = ("keys",)
 
     def __init__(self, ledger_keys: Sequence[NoteVerifier]) -> None:
         self.keys = tuple(ledger_keys)
-        self._cache: dict[str, Checkpoint | str] = {}
 
     def checkpoint(self, note: str) -> Checkpoint | str:
         """The verified checkpoint, or the reason it does not verify."""
-        found = self._cache.get(note)
-        if found is None:
-            try:
-                found = open_ledger_checkpoint(note, self.keys)
-            except OrgBookError as exc:
-                found = exc.detail
-            self._cache[note] = found
-        return found
+        return _opened(note, self.keys)
 
     def unproven(self, part: Part) -> str | None:
         """Why ``part`` is not proven on the ledger, or None when it is."""
@@ -148,22 +159,27 @@ def _bad_part(exc: BadInput) -> str:
 
 
 def _inclusion_failure(part: ProvenEntry, checkpoint: Checkpoint) -> str | None:
+    return _included_leaf(part, checkpoint)[1]
+
+
+def _included_leaf(part: ProvenEntry, checkpoint: Checkpoint) -> tuple[bytes | None, str | None]:
+    """(the entry's leaf hash, why it is not included under the checkpoint or None)."""
     entry = part.entry
     if part.index != entry.index:
-        return f"the tlog-proof is for index {part.index} but the entry says {entry.index}"
+        return None, f"the tlog-proof is for index {part.index} but the entry says {entry.index}"
     if entry.index >= checkpoint.size:
-        return f"entry {entry.index} is beyond the checkpoint's tree size {checkpoint.size}"
+        return None, f"entry {entry.index} is beyond the checkpoint's tree size {checkpoint.size}"
     try:
         leaf = entry.leaf_hash()
     except OrgBookError as exc:
-        return f"the entry has no canonical form: {exc.detail}"
+        return None, f"the entry has no canonical form: {exc.detail}"
     if not verify_inclusion(leaf, entry.index, checkpoint.size, part.proof, checkpoint.root):
-        return (
+        return leaf, (
             f"entry {entry.index} (leaf hash {leaf.hex()[:16]}…) is not included under the "
             f"checkpoint root at tree size {checkpoint.size}: the entry or the inclusion path was "
             "altered"
         )
-    return None
+    return leaf, None
 
 
 def check_checkpoint(
@@ -221,15 +237,15 @@ def check_ledger_inclusion(credential: Any, part: Part) -> Check:
         return Check(
             "ledger_inclusion", "fail", f"no checkpoint root to check against: {exc.detail}"
         )
-    failure = _inclusion_failure(part, checkpoint)
-    if failure is not None:
-        return Check("ledger_inclusion", "fail", failure)
+    leaf, failure = _included_leaf(part, checkpoint)
+    if failure is not None or leaf is None:
+        return Check("ledger_inclusion", "fail", failure or "the entry has no leaf hash")
     return Check(
         "ledger_inclusion",
         "pass",
         f"entry {entry.index} is included in the ledger at tree size {checkpoint.size} "
         f"({len(part.proof)}-hash RFC 9162 proof)",
-        {"index": entry.index, "leafHash": entry.leaf_hash().hex(), "treeSize": checkpoint.size},
+        {"index": entry.index, "leafHash": leaf.hex(), "treeSize": checkpoint.size},
     )
 
 
@@ -263,16 +279,17 @@ def check_consistency(
     newer_note: str | None,
     proof: Sequence[bytes] | None,
     ledger_keys: Sequence[NoteVerifier],
+    *,
+    trust: LedgerTrust | None = None,
 ) -> Check:
     """5. The bundle's checkpoint and a newer one (verified) are one append-only history."""
     if newer_note is None:
         return Check("consistency", "skip", "no newer checkpoint given to compare with")
     if note is None:
         return Check("consistency", "fail", "the bundle has no readable checkpoint")
-    try:
-        newer = open_ledger_checkpoint(newer_note, ledger_keys)
-    except OrgBookError as exc:
-        return Check("consistency", "fail", f"the newer checkpoint does not verify: {exc.detail}")
+    newer = (trust or LedgerTrust(ledger_keys)).checkpoint(newer_note)
+    if isinstance(newer, str):
+        return Check("consistency", "fail", f"the newer checkpoint does not verify: {newer}")
     try:
         stated = _stated_checkpoint(note)
     except OrgBookError as exc:
@@ -661,7 +678,9 @@ def verify_bundle(
         _guard("checkpoint", lambda: check_checkpoint(note, trust.keys, trust=trust)),
         _guard(
             "consistency",
-            lambda: check_consistency(note, newer_checkpoint, consistency_proof, trust.keys),
+            lambda: check_consistency(
+                note, newer_checkpoint, consistency_proof, trust.keys, trust=trust
+            ),
         ),
         _guard("witnesses", lambda: check_witnesses(note, witnesses, min_witnesses)),
     ]
