@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, DateTime, Engine, Table, bindparam, select, update
 
-from orgbook.canonical import canonicalize
-from orgbook.credentials import CredentialType, build_credential, sign_credential
+from orgbook.canonical import Canonical, canonicalize
+from orgbook.credentials import CredentialType, build_credential, sign_credential_canonical
+from orgbook.dataintegrity import format_datetime
 from orgbook.errors import (
     BadInput,
     Conflict,
@@ -49,11 +50,12 @@ from orgbook.issuer.store import (
     credential_events,
     credentials,
     ingested_events,
+    issuers,
     organisation_names,
     organisations,
     relationships,
 )
-from orgbook.ledger.store import Ledger
+from orgbook.ledger.store import Ledger, _placeholder
 
 __all__ = ["Issuance", "Outcome"]
 
@@ -108,6 +110,7 @@ class _Plan:
     event_rows: list[dict[str, Any]] = field(default_factory=list)
     # credential id -> ledger item position (for the ledger index once appended)
     positions: dict[str, int] = field(default_factory=dict)
+    created: str = ""  # the proofs' ``created``, formatted once per batch
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -187,6 +190,7 @@ class Issuance:
         checkpoint: bool,
     ) -> list[Outcome]:
         at = _utc(now)
+        _lock_issuer(conn, issuer_id)
         issuer = get_issuer(conn, issuer_id)
         numbers = list(numbers) if numbers is not None else list(range(len(records)))
         outcomes: dict[int, Outcome] = {}
@@ -219,7 +223,7 @@ class Issuance:
         # 3–5. order against current credentials, build and sign
         keys = {_supersession_key(d) for _, _, _, drafts in accepted for d in drafts}
         current = self._current(conn, keys)
-        plan = _Plan()
+        plan = _Plan(created=format_datetime(at))
         if accepted:
             key_id, signer = IssuerKeys.active(conn, issuer.id, self.passphrase)
             first_index = statuslists.allocate(
@@ -345,8 +349,10 @@ class Issuance:
             status_entries=statuslists.entries(self.public_url, issuer.id, status_index),
             **({"schema_base": self.schema_base} if self.schema_base else {}),
         )
-        signed = sign_credential(unsigned, signer, verification_method=key_id, created=at)
-        document = canonicalize(signed)
+        # Canonicalised once: the proof hashes, the ledger leaf and the stored document share it.
+        signed, document = sign_credential_canonical(
+            unsigned, signer, verification_method=key_id, created=plan.created
+        )
         previous = current.get(skey)
         is_current = previous is None or draft.effective >= previous.effective
 
@@ -355,7 +361,7 @@ class Issuance:
             (
                 "credential.issued",
                 {
-                    "credential": signed,
+                    "credential": Canonical(signed, document),
                     "organisation": draft.organisation_id,
                     "type": draft.type_slug,
                     "eventId": record.event_id,
@@ -497,7 +503,7 @@ class Issuance:
         """
         for row in plan.credential_rows:
             row["ledger_index"] = indices[plan.positions[row["id"]]]
-        conn.execute(credentials.insert(), plan.credential_rows)
+        _insert_rows(conn, credentials, plan.credential_rows)
         if plan.superseded:
             conn.execute(
                 update(credentials)
@@ -513,8 +519,9 @@ class Issuance:
                     .values(current=False)
                 )
         if plan.events:
-            conn.execute(
-                credential_events.insert(),
+            _insert_rows(
+                conn,
+                credential_events,
                 [
                     {
                         "ledger_index": indices[pos],
@@ -536,16 +543,16 @@ class Issuance:
             for row in plan.name_rows:
                 if row["credential_id"] in superseded_now:
                     row["current"] = False
-            conn.execute(organisation_names.insert(), plan.name_rows)
+            _insert_rows(conn, organisation_names, plan.name_rows)
         if plan.relationship_rows:
-            conn.execute(relationships.insert(), plan.relationship_rows)
+            _insert_rows(conn, relationships, plan.relationship_rows)
         for row in plan.event_rows:
             row["ledger_index"] = (
                 indices[plan.positions[row.pop("first")]] if row.get("first") else None
             )
             row.pop("first", None)
         if plan.event_rows:
-            conn.execute(ingested_events.insert(), plan.event_rows)
+            _insert_rows(conn, ingested_events, plan.event_rows)
         last_index = indices[-1]
         self._upsert_organisations(conn, issuer, plan.org_updates, last_index)
         if self.index_search:
@@ -602,7 +609,7 @@ class Issuance:
             )
         if inserts:
             # Same key set for every row, so executemany sends one statement.
-            conn.execute(organisations.insert(), inserts)
+            _insert_rows(conn, organisations, inserts)
 
     # --- revocation and suspension -----------------------------------------------------------
 
@@ -622,6 +629,7 @@ class Issuance:
             raise BadInput("the reason is longer than 1000 characters", field="reason")
         at = _utc(now)
         with self.engine.begin() as conn:
+            _lock_issuer(conn, issuer_id)
             row = conn.execute(select(credentials).where(credentials.c.id == credential_id)).first()
             if row is None:
                 raise NotFound(f"no credential {credential_id!r}", field="credentialId")
@@ -678,6 +686,18 @@ class Issuance:
             return entry.index
 
 
+def _lock_issuer(conn: Connection, issuer_id: str) -> None:
+    """Serialise one issuer's writers for the rest of the transaction.
+
+    Everything after this reads state and writes from what it read: seen event ids, the current
+    credential of each supersession key, the next status index, status-list bits, a
+    credential's state. SQLite's ``BEGIN IMMEDIATE`` already serialises writers; on PostgreSQL
+    (READ COMMITTED) concurrent batches otherwise shared status indices, and concurrent
+    revocations of one credential each appended an entry.
+    """
+    conn.execute(select(issuers.c.id).where(issuers.c.id == issuer_id).with_for_update())
+
+
 def _credential_id(issuer_did: str, event_id: str, key: str) -> str:
     from orgbook.credentials import credential_id
 
@@ -692,6 +712,59 @@ def _org_id_from_subject(related: Mapping[str, Any]) -> str:
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``conn.execute(table.insert(), rows)`` through the driver's ``executemany`` directly.
+
+    SQLAlchemy's per-row parameter processing was most of the projections' cost. Each value still
+    goes through its column type's own bind processor for this dialect (SQLite's ``DateTime``
+    text, ``Boolean`` integers), so what is stored is exactly what ``execute`` stores. Every row
+    must have the same keys, all of them columns (the tables' Python defaults are not applied).
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    names = list(rows[0])
+    processors: list[tuple[int, Any]] = []
+    for position, name in enumerate(names):
+        column_type = table.c[name].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            if isinstance(column_type, DateTime):
+                process = _memoised(process)  # a batch shares a few instants
+            processors.append((position, process))
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        if len(row) != len(names):
+            raise ValueError(f"rows for {table.name} have different columns")
+        values = [row[name] for name in names]
+        for position, process in processors:
+            value = values[position]
+            if value is not None:
+                values[position] = process(value)
+        params.append(tuple(values))
+    quote = dialect.identifier_preparer.quote
+    mark = _placeholder(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
+        f"VALUES ({', '.join([mark] * len(names))})",
+        params,
+    )
+
+
+def _memoised(process: Any) -> Any:
+    # Keyed on the offset too: equal instants in other zones have other field values.
+    seen: dict[Any, Any] = {}
+
+    def run(value: Any) -> Any:
+        key = (value, value.utcoffset())
+        found = seen.get(key, seen)
+        if found is seen:
+            found = seen[key] = process(value)
+        return found
+
+    return run
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -3,6 +3,7 @@ and nothing written in any failing case."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,21 @@ def test_scheme_is_case_insensitive(setup: tuple[Registry, TestClient, dict[str,
     _, client, keys = setup
     response = client.get(f"{API}/me", headers={"Authorization": f"bearer {keys[BC]}"})
     assert response.status_code == 200
+
+
+def test_issuer_api_is_rate_limited(tmp_path: Path, db_url: str) -> None:
+    registry, keys = open_test_registry(tmp_path, db_url)
+    settings = dataclasses.replace(registry.settings, issuer_rate_limit_per_minute=2)
+    try:
+        with TestClient(create_app(settings, registry=registry)) as client:
+            headers = {"Authorization": f"Bearer {keys[BC]}"}
+            assert client.get(f"{API}/me", headers=headers).status_code == 200
+            assert client.get(f"{API}/me", headers={}).status_code == 401  # counts too
+            before = ledger_size(registry)
+            response = client.post(f"{API}/records", json=registration(), headers=headers)
+            assert response.status_code == 429
+            assert int(response.headers["Retry-After"]) >= 1
+            assert response.headers["RateLimit-Limit"] == "2"
+            assert ledger_size(registry) == before
+    finally:
+        registry.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from orgbook.errors import BadInput, Conflict, Forbidden, NotFound
 from orgbook.issuer import statuslists
 from orgbook.issuer.keys import create_issuer, did_document, list_issuers, rotate_key
 from orgbook.issuer.service import Issuance, Outcome
-from orgbook.issuer.store import credential_events, credentials, organisations
+from orgbook.issuer.store import credential_events, credentials, issuers, organisations
 from orgbook.registry import Registry
 from orgbook.verify import Report, verify_credential
 from tests.factories import PASSPHRASE, add_issuers, new_registry
@@ -708,3 +709,44 @@ def test_credentials_signed_in_the_second_of_a_rotation_still_verify(registry: R
         )
     for cid in outcome.credentials:
         assert failed(verify(registry, document(registry, cid))) == []
+
+
+# --- concurrency ----------------------------------------------------------------------------------
+
+
+def test_concurrent_batches_get_distinct_status_indices(registry: Registry) -> None:
+    """Regression (PostgreSQL): concurrent submissions read the same next status index, so two
+    credentials shared a status-list bit and superseding one revoked the other."""
+    batches = [
+        [registration(f"reg-{b}-{n}", number=f"BC{b:02d}{n:05d}") for n in range(20)]
+        for b in range(6)
+    ]
+    with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+        results = list(pool.map(lambda batch: submit(registry, batch), batches))
+    assert all(o.status == "issued" for outcomes in results for o in outcomes)
+    with registry.engine.connect() as conn:
+        indices = list(conn.execute(select(credentials.c.status_index)).scalars())
+        allocated = conn.execute(
+            select(issuers.c.next_status_index).where(issuers.c.id == BC)
+        ).scalar_one()
+    assert len(indices) == 6 * 20 * 3
+    assert len(set(indices)) == len(indices)
+    assert allocated == len(indices)
+
+
+def test_concurrent_revocations_append_one_entry(registry: Registry, registered: Outcome) -> None:
+    """Two revocations of the same credential at once: one wins, the other is a conflict."""
+    cid = registered.credentials[0]
+    before = ledger_size(registry)
+
+    def revoke(n: int) -> str:
+        try:
+            issuance(registry).change_status(BC, cid, "revoke", reason=f"attempt {n}")
+        except Conflict:
+            return "conflict"
+        return "revoked"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = sorted(pool.map(revoke, range(4)))
+    assert answers == ["conflict", "conflict", "conflict", "revoked"]
+    assert ledger_size(registry) == before + 1
