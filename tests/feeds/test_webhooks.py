@@ -448,3 +448,22 @@ def test_subscription_inputs_are_checked(registry: Registry) -> None:
         webhooks.revoke_subscriber(conn, subscriber.id)
         with pytest.raises(Unauthorized):
             webhooks.authenticate_subscriber(conn, subscriber.key)
+
+
+def test_worker_runs_inside_the_application(
+    registry: Registry, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORGBOOK_WEBHOOK_WORKER", "1")
+    sub = subscribe(registry, receiver, "new-organisations")
+    app = create_app(registry.settings, registry=registry)
+    with TestClient(app):
+        news(registry, an_organisation(registry)[1], "serve")
+        deadline = time.monotonic() + 20
+        while not receiver.indices(sub.id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert len(receiver.indices(sub.id)) == 1
+    with reading(registry.engine) as conn:  # released when the application stopped
+        lease = conn.execute(
+            select(subscriptions.c.lease_owner).where(subscriptions.c.id == sub.id)
+        ).scalar()
+    assert lease is None
