@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
@@ -133,6 +134,22 @@ class SubscriptionsOut(_Out):
 def worker_enabled(environ: dict[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     return env.get(WORKER_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _once(action: Callable[[], object]) -> Callable[[], None]:
+    """``action``, run at most once however often the result is called (thread-safe)."""
+    lock = threading.Lock()
+    done = False
+
+    def run() -> None:
+        nonlocal done
+        with lock:
+            if done:
+                return
+            done = True
+        action()
+
+    return run
 
 
 def _page_out(page: FeedPage) -> FeedPageOut:
@@ -390,11 +407,12 @@ def router(settings: Settings) -> APIRouter:
             err = RateLimited("too many exports in progress; retry later", retry_after=60)
             setattr(err, HEADERS_ATTR, {"Retry-After": "60"})
             raise err
+        release = _once(exports.release)
         try:
             with reading(engine) as conn:
                 stamp = latest_stamp(conn)
         except BaseException:
-            exports.release()
+            release()
             raise
 
         def body() -> Iterator[bytes]:
@@ -410,12 +428,15 @@ def router(settings: Settings) -> APIRouter:
                             buffer, pending = [], 0
                     yield b"".join(buffer)
             finally:
-                exports.release()
+                release()
 
+        stream = body()
+        # A response whose body never starts (client gone) must give its slot back too.
+        weakref.finalize(stream, release)
         media = "application/jsonl" if format == "jsonl" else "text/csv; charset=utf-8"
         name = f"orgbook-export-{stamp.size}.{format}"
         return StreamingResponse(
-            body(),
+            stream,
             media_type=media,
             headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
