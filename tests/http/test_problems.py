@@ -218,6 +218,8 @@ def test_no_route_of_the_assembled_app_answers_an_error_outside_problem_json(
     with TestClient(app) as client:
         for template, operations in app.openapi()["paths"].items():
             path = re.sub(r"\{[^}]+\}", "0", template)
+            if path.endswith("/stream"):
+                continue  # Server-Sent Events stay open by design; their errors are tested apart
             for method in sorted({m.upper() for m in operations} | {"PATCH"}):
                 response = client.request(
                     method,
