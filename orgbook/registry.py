@@ -15,6 +15,7 @@ import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -25,6 +26,9 @@ from orgbook.keystore import MIN_PASSPHRASE, PASSPHRASE_ENV, passphrase_from_env
 from orgbook.ledger.keys import load_ledger_verifier, load_or_create_ledger_key
 from orgbook.ledger.note import NoteVerifier
 from orgbook.ledger.store import Ledger
+
+if TYPE_CHECKING:
+    from orgbook.issuer.service import Issuance
 
 __all__ = ["Registry", "demo_passphrase", "open_registry", "resolve_passphrase"]
 
@@ -38,7 +42,7 @@ class Registry:
     ledger: Ledger
     passphrase: bytes | None
 
-    def issuance(self) -> object:
+    def issuance(self) -> Issuance:
         from orgbook.issuer.service import Issuance
 
         if self.passphrase is None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, cast
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -156,7 +156,7 @@ ApiKeyIdPath = Annotated[
 
 
 def _issuance(registry: Registry) -> Issuance:
-    return cast(Issuance, registry.issuance())
+    return registry.issuance()
 
 
 def _passphrase(registry: Registry) -> bytes:
