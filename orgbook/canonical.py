@@ -12,6 +12,12 @@ Two implementations, one answer:
   reference when any of those appear. The tests assert byte equality of both paths on published
   vectors and on generated values.
 
+Canonical bytes compose: a member's canonical bytes are the same inside any parent. A
+:class:`Canonical` (a value with the RFC 8785 bytes ``canonicalize`` produced for it) can stand
+in for that value anywhere inside what is canonicalised, and its bytes are embedded as they are,
+so a large value (a signed credential inside a ledger entry) is canonicalised once.
+:func:`merge_objects` joins canonical objects whose key ranges do not overlap.
+
 ``loads_strict`` parses JSON the way JCS expects its input: duplicate object keys, NaN and
 Infinity literals and lone surrogates are rejected with a clear error instead of silently
 collapsing or passing through.
@@ -28,10 +34,67 @@ import rfc8785
 
 from orgbook.errors import CanonicalizationError
 
-__all__ = ["canonicalize", "canonicalize_reference", "loads_strict"]
+__all__ = [
+    "Canonical",
+    "canonicalize",
+    "canonicalize_reference",
+    "canonicalize_trusted",
+    "is_fast_path_safe",
+    "loads_strict",
+    "merge_objects",
+]
 
 _MAX_SAFE_INT = 2**53 - 1
 _ORJSON_OPTS = orjson.OPT_SORT_KEYS
+
+
+class Canonical:
+    """A JSON value with its RFC 8785 bytes, embedded verbatim wherever it is canonicalised.
+
+    Build it with :meth:`of` (which canonicalises the value) so the bytes are the value's
+    canonical form; the value must not be changed afterwards.
+    """
+
+    __slots__ = ("data", "value")
+
+    def __init__(self, value: Any, data: bytes) -> None:
+        self.value = value
+        self.data = data
+
+    @classmethod
+    def of(cls, value: Any) -> Canonical:
+        return cls(value, canonicalize(value))
+
+    def __repr__(self) -> str:
+        return f"Canonical({self.data[:60]!r}…)"
+
+
+def _fragment(value: Any) -> Any:
+    if type(value) is Canonical:
+        return orjson.Fragment(value.data)
+    raise TypeError(f"type {type(value).__name__} is not JSON")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every :class:`Canonical` replaced by the value it stands for."""
+    kind = type(value)
+    if kind is Canonical:
+        return value.value
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    return value
+
+
+def merge_objects(*objects: bytes) -> bytes:
+    """The canonical bytes of the union of canonical objects given in key order.
+
+    Every key of each object must sort (RFC 8785: by UTF-16 code units) after every key of the
+    objects before it, as when one object is split around a key; empty objects are skipped.
+    """
+    inner = [obj[1:-1] for obj in objects if len(obj) > 2]
+    return b"{" + b",".join(inner) + b"}"
 
 
 def _fast_path_safe(value: Any, depth: int = 0) -> bool:
@@ -56,7 +119,7 @@ def _fast_path_safe(value: Any, depth: int = 0) -> bool:
         return all(_fast_path_safe(item, depth + 1) for item in value)
     if kind is int:
         return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
-    return kind is bool or value is None
+    return kind is bool or value is None or kind is Canonical
 
 
 def canonicalize_reference(value: Any) -> bytes:
@@ -83,10 +146,33 @@ def canonicalize(value: Any) -> bytes:
     """
     if _fast_path_safe(value):
         try:
-            return orjson.dumps(value, option=_ORJSON_OPTS)
+            return orjson.dumps(value, default=_fragment, option=_ORJSON_OPTS)
         except (TypeError, orjson.JSONEncodeError):
             pass  # lone surrogates and the like: let the reference produce the precise error
-    return canonicalize_reference(value)
+    return canonicalize_reference(_plain(value))
+
+
+def is_fast_path_safe(value: Any) -> bool:
+    """Whether ``value`` holds nothing the orjson fast path renders differently from RFC 8785:
+    no floats, no integers beyond ±(2^53-1), no object keys outside the BMP."""
+    return _fast_path_safe(value)
+
+
+_TRUSTED_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+def canonicalize_trusted(value: Any) -> bytes:
+    """:func:`canonicalize` without the guard's walk, for values whose builder vouches for them.
+
+    Only for values orgbook itself assembled from checked parts: no floats anywhere and every
+    object key below U+D800 (e.g. fixed ASCII member names around data that passed
+    :func:`is_fast_path_safe`). orjson still refuses integers beyond ±(2^53-1) and lone
+    surrogates, and those fall back to :func:`canonicalize`.
+    """
+    try:
+        return orjson.dumps(value, default=_fragment, option=_TRUSTED_OPTS)
+    except (TypeError, orjson.JSONEncodeError):
+        return canonicalize(value)
 
 
 def _reject_constant(name: str) -> Any:

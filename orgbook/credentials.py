@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from orgbook.crypto import Signer
-from orgbook.dataintegrity import add_proof
+from orgbook.dataintegrity import add_proof, secure_canonical
 from orgbook.errors import BadInput
 from orgbook.schemas import CREDENTIALS_V2_CONTEXT, DEFAULT_SCHEMA_BASE, is_date_time_stamp
 
@@ -33,6 +33,7 @@ __all__ = [
     "credential_id",
     "organisation_id",
     "sign_credential",
+    "sign_credential_canonical",
     "subject_id",
 ]
 
@@ -218,4 +219,30 @@ def sign_credential(
         verification_method=verification_method,
         created=created,
         proof_purpose="assertionMethod",
+    )
+
+
+def sign_credential_canonical(
+    unsigned: Mapping[str, Any],
+    signer: Signer,
+    *,
+    verification_method: str,
+    created: str | datetime,
+    trusted: bool = False,
+) -> tuple[dict[str, Any], bytes]:
+    """:func:`sign_credential`, plus the signed credential's RFC 8785 bytes (computed once).
+
+    ``trusted``: built by :func:`build_credential` around a subject that passed
+    :func:`orgbook.canonical.is_fast_path_safe` (see
+    :func:`orgbook.dataintegrity.secure_canonical`).
+    """
+    if "proof" in unsigned:
+        raise BadInput("credential is already signed")
+    return secure_canonical(
+        unsigned,
+        signer,
+        verification_method=verification_method,
+        created=created,
+        proof_purpose="assertionMethod",
+        trusted=trusted,
     )

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from orgbook.canonical import canonicalize
+from orgbook.canonical import canonicalize, canonicalize_trusted, merge_objects
 from orgbook.crypto import Signer, verify_ed25519
 from orgbook.errors import BadInput, OrgBookError
 from orgbook.multibase import b58decode, multibase_encode
@@ -46,6 +46,7 @@ __all__ = [
     "hash_data",
     "parse_datetime",
     "proof_configuration",
+    "secure_canonical",
     "unsecured",
     "verify_proofs",
 ]
@@ -280,6 +281,101 @@ def add_proof(
     existing = _proof_list(document.get("proof"))
     secured["proof"] = [*existing, proof] if existing else proof
     return secured
+
+
+def _config_digest(
+    context: Any, created: str, verification_method: str, proof_purpose: str
+) -> tuple[bytes, dict[str, Any]]:
+    """SHA-256(JCS(proofConfig)) and the proof without its value, as :func:`create_proof` makes
+    them for a document with this ``@context`` (``...`` for none) and no ``previousProof``."""
+    proof: dict[str, Any] = {
+        "type": PROOF_TYPE,
+        "cryptosuite": CRYPTOSUITE,
+        "created": created,
+        "verificationMethod": verification_method,
+        "proofPurpose": proof_purpose,
+    }
+    document: dict[str, Any] = {}
+    if context is not ...:
+        proof["@context"] = list(context) if isinstance(context, list) else context
+        document["@context"] = context
+    config = proof_configuration(document, proof)
+    return hashlib.sha256(canonicalize(config)).digest(), proof
+
+
+_CONFIG_CACHE: dict[tuple[Any, ...], tuple[bytes, dict[str, Any]]] = {}
+
+
+def _cached_config(
+    context: Any, created: str, verification_method: str, proof_purpose: str
+) -> tuple[bytes, dict[str, Any]]:
+    # A bulk batch signs thousands of documents with one context, key and creation time.
+    if context is ...:
+        context_key: Any = ...
+    elif isinstance(context, list) and all(type(item) is str for item in context):
+        context_key = tuple(context)
+    elif type(context) is str:
+        context_key = context
+    else:  # anything else is not cached
+        return _config_digest(context, created, verification_method, proof_purpose)
+    key = (context_key, type(context) is list, created, verification_method, proof_purpose)
+    found = _CONFIG_CACHE.get(key)
+    if found is None:
+        if len(_CONFIG_CACHE) >= 64:
+            _CONFIG_CACHE.clear()
+        found = _CONFIG_CACHE[key] = _config_digest(
+            context, created, verification_method, proof_purpose
+        )
+    return found
+
+
+def secure_canonical(
+    document: Mapping[str, Any],
+    signer: Signer,
+    *,
+    verification_method: str,
+    created: str | datetime,
+    proof_purpose: str = "assertionMethod",
+    trusted: bool = False,
+) -> tuple[dict[str, Any], bytes]:
+    """:func:`add_proof` for a document without a proof, plus the secured document's JCS bytes.
+
+    The same proof as :func:`add_proof` (and the same bytes as ``canonicalize`` of its result),
+    but the document is canonicalised once: its members before and after ``proof`` in JCS key
+    order are canonicalised separately, the unsecured document's bytes (what is hashed) and the
+    secured document's (what is stored) are both joined from them. The proof configuration's
+    hash is computed once per context, creation time, method and purpose.
+
+    ``trusted``: the caller vouches that the document has no floats and no object key outside
+    the BMP (see :func:`orgbook.canonical.canonicalize_trusted`), so the guard's walk is skipped.
+    """
+    if not isinstance(document, Mapping):
+        raise BadInput("only a JSON object can be secured")
+    if "proof" in document:
+        raise BadInput("the document already has a proof")
+    if not isinstance(verification_method, str) or not verification_method:
+        raise BadInput("verification_method must be a non-empty URL string")
+    if not isinstance(proof_purpose, str) or not proof_purpose:
+        raise BadInput("proof_purpose must be a non-empty string")
+    # A string is validated by proof_configuration, on a cache miss (the cache key holds it).
+    created_text = created if type(created) is str else _datetime_text(created, "created")
+    config_hash, proof_options = _cached_config(
+        document.get("@context", ...), created_text, verification_method, proof_purpose
+    )
+    # "proof" is ASCII, so Python's string order agrees with JCS's UTF-16 order around it.
+    canon = canonicalize_trusted if trusted else canonicalize
+    before = canon({k: v for k, v in document.items() if k < "proof"})
+    after = canon({k: v for k, v in document.items() if k > "proof"})
+    unsecured_bytes = merge_objects(before, after)
+    signature = signer.sign(config_hash + hashlib.sha256(unsecured_bytes).digest())
+    proof = dict(proof_options)
+    if type(proof.get("@context")) is list:  # each proof its own list, as create_proof does
+        proof["@context"] = list(proof["@context"])
+    proof["proofValue"] = multibase_encode(signature, "base58btc")
+    proof_bytes = canon(proof)
+    secured = dict(document)
+    secured["proof"] = proof
+    return secured, merge_objects(before, b'{"proof":' + proof_bytes + b"}", after)
 
 
 # --- verifying proofs ---------------------------------------------------------------------------

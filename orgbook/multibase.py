@@ -31,6 +31,9 @@ __all__ = [
 
 B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {char: i for i, char in enumerate(B58_ALPHABET)}
+# Two base58 digits at a time (58² = 3,364 pairs): half the big-integer divisions.
+_B58_PAIRS = tuple(a + b for a in B58_ALPHABET for b in B58_ALPHABET)
+_B58_PAIR_BASE = 58 * 58
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 # base58 decoding is quadratic in the length; orgbook's base58 values (keys, signatures) are short.
@@ -46,11 +49,13 @@ def b58encode(data: bytes) -> str:
     """Base58btc text of ``data``; each leading zero byte becomes a leading ``1``."""
     zeros = len(data) - len(data.lstrip(b"\0"))
     number = int.from_bytes(data, "big")
+    pairs = _B58_PAIRS
     digits: list[str] = []
     while number:
-        number, rem = divmod(number, 58)
-        digits.append(B58_ALPHABET[rem])
-    return "1" * zeros + "".join(reversed(digits))
+        number, rem = divmod(number, _B58_PAIR_BASE)
+        digits.append(pairs[rem])
+    # The most significant pair may start with a zero digit ("1"): not part of the number.
+    return "1" * zeros + "".join(reversed(digits)).lstrip("1")
 
 
 def b58decode(text: str) -> bytes:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, DateTime, Engine, Table, bindparam, select, update
 
-from orgbook.canonical import Canonical, canonicalize
+from orgbook.canonical import Canonical, canonicalize, is_fast_path_safe
 from orgbook.credentials import CredentialType, build_credential, sign_credential_canonical
 from orgbook.dataintegrity import format_datetime
 from orgbook.errors import (
@@ -350,8 +350,14 @@ class Issuance:
             **({"schema_base": self.schema_base} if self.schema_base else {}),
         )
         # Canonicalised once: the proof hashes, the ledger leaf and the stored document share it.
+        # build_credential wraps the subject in string members and fixed ASCII names: once the
+        # subject (the record's data) passes the guard, the whole credential is fast-path safe.
         signed, document = sign_credential_canonical(
-            unsigned, signer, verification_method=key_id, created=plan.created
+            unsigned,
+            signer,
+            verification_method=key_id,
+            created=plan.created,
+            trusted=is_fast_path_safe(draft.subject),
         )
         previous = current.get(skey)
         is_current = previous is None or draft.effective >= previous.effective

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from orgbook.canonical import canonicalize, loads_strict
+from orgbook.canonical import Canonical, canonicalize, loads_strict
 from orgbook.errors import BadInput
 from orgbook.ledger.merkle import leaf_hash as _leaf_hash
 
@@ -128,6 +128,28 @@ class Entry:
     def leaf_bytes(self) -> bytes:
         """The RFC 8785 canonical bytes of :meth:`to_json`: what the ledger stores and hashes."""
         return canonicalize(self.to_json())
+
+    @classmethod
+    def with_leaf_bytes(
+        cls, index: int, timestamp: str, kind: str, payload: Mapping[str, Any], prev: str
+    ) -> tuple[Entry, bytes]:
+        """The entry and its :meth:`leaf_bytes`, reusing canonical bytes already computed.
+
+        Members of ``payload`` may be :class:`orgbook.canonical.Canonical`: their bytes are
+        embedded in the leaf as they are (JCS composes) and the entry holds their values. The
+        bytes are exactly ``leaf_bytes()`` of the returned entry.
+        """
+        plain = payload
+        if any(type(item) is Canonical for item in payload.values()):
+            plain = {
+                key: item.value if type(item) is Canonical else item
+                for key, item in payload.items()
+            }
+        entry = cls(index, timestamp, kind, plain, prev)
+        data = canonicalize(
+            {"index": index, "timestamp": timestamp, "kind": kind, "payload": payload, "prev": prev}
+        )
+        return entry, data
 
     def leaf_hash(self) -> bytes:
         """``SHA-256(0x00 ‖ leaf_bytes)``, the RFC 9162 leaf hash."""

@@ -232,6 +232,9 @@ class Ledger:
     ) -> list[Entry]:
         """Append entries in order, in one batch, inside the caller's transaction.
 
+        A payload member may be an :class:`orgbook.canonical.Canonical` (a value with its
+        canonical bytes): the leaf embeds the bytes, the returned entry holds the value.
+
         Everything (entries, the subtree hashes they complete, the head) is written with a few
         multi-row statements; nothing is visible to others until the caller commits, and
         nothing is left behind if the transaction rolls back.
@@ -245,8 +248,8 @@ class Ledger:
         entry_rows: list[tuple[int, bytes, str, str, bytes]] = []
         hashes: list[bytes] = []
         for offset, (kind, payload) in enumerate(items):
-            entry = Entry(size + offset, stamp, kind, payload, prev)
-            data = entry.leaf_bytes()
+            # Payload members may be pre-canonicalised (orgbook.canonical.Canonical).
+            entry, data = Entry.with_leaf_bytes(size + offset, stamp, kind, payload, prev)
             h = leaf_hash(data)
             entries.append(entry)
             hashes.append(h)

@@ -14,7 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orgbook.canonical import _fast_path_safe, canonicalize, canonicalize_reference, loads_strict
+from orgbook.canonical import (
+    Canonical,
+    _fast_path_safe,
+    canonicalize,
+    canonicalize_reference,
+    canonicalize_trusted,
+    is_fast_path_safe,
+    loads_strict,
+    merge_objects,
+)
 from orgbook.errors import CanonicalizationError
 
 JCS = Path(__file__).parent.parent / "vectors" / "jcs"
@@ -234,3 +243,63 @@ def test_loads_strict_deep_nesting_is_a_canonicalization_error() -> None:
     depth = 600  # parses fine (C scanner); the Python walk needs ~2 frames per level
     with pytest.raises(CanonicalizationError):
         loads_strict("[" * depth + "]" * depth)
+
+
+# --- pre-canonical fragments ------------------------------------------------------------------
+
+
+def _wrap_some(value: Any, pick: int) -> Any:
+    """``value`` with some of its members replaced by ``Canonical`` fragments."""
+    if isinstance(value, dict):
+        return {
+            key: Canonical.of(item) if (pick + i) % 3 == 0 else _wrap_some(item, pick + 1)
+            for i, (key, item) in enumerate(value.items())
+        }
+    if isinstance(value, list):
+        return [
+            Canonical.of(item) if (pick + i) % 2 == 0 else _wrap_some(item, pick + 1)
+            for i, item in enumerate(value)
+        ]
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_with_floats, st.integers(0, 5))
+def test_canonical_fragments_are_embedded_byte_for_byte(value: Any, pick: int) -> None:
+    wrapped = {"outer": _wrap_some(value, pick), "whole": Canonical.of(value), "n": 1}
+    plain = {"outer": value, "whole": value, "n": 1}
+    assert canonicalize(wrapped) == canonicalize_reference(plain)
+
+
+def test_canonical_fragment_next_to_a_float_takes_the_reference_path() -> None:
+    wrapped = {"a": Canonical.of({"b": [1, "é"]}), "f": 1.5}
+    assert canonicalize(wrapped) == b'{"a":{"b":[1,"\xc3\xa9"]},"f":1.5}'
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_keys, _scalars, max_size=8), st.text(max_size=3))
+def test_merge_objects_of_a_split_object(value: dict[str, Any], pivot: str) -> None:
+    def order(key: str) -> bytes:
+        return key.encode("utf-16-be")
+
+    before = {k: v for k, v in value.items() if order(k) < order(pivot)}
+    after = {k: v for k, v in value.items() if order(k) >= order(pivot)}
+    merged = merge_objects(canonicalize(before), canonicalize({}), canonicalize(after))
+    assert merged == canonicalize_reference(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_no_floats)
+def test_trusted_path_equals_reference_without_floats(value: Any) -> None:
+    # Generated keys include non-BMP text: only safe values may be vouched for.
+    if is_fast_path_safe(value):
+        assert canonicalize_trusted(value) == canonicalize_reference(value)
+
+
+def test_trusted_path_falls_back_on_what_orjson_refuses() -> None:
+    assert canonicalize_trusted({"n": -(2**53) + 1}) == b'{"n":-9007199254740991}'
+    with pytest.raises(CanonicalizationError):
+        canonicalize_trusted({"n": 2**53})
+    with pytest.raises(CanonicalizationError):
+        canonicalize_trusted({"s": "\ud800"})
+    assert canonicalize_trusted({"a": Canonical.of([1, "x"])}) == b'{"a":[1,"x"]}'

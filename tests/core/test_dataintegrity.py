@@ -591,3 +591,59 @@ def test_fuzzed_proofs_never_raise(mutation: dict[str, Any], junk: Any) -> None:
         for result in _verify(candidate, now=NOW, challenge="c", domain="d"):
             assert isinstance(result, ProofResult)
             assert result.reason
+
+
+# --- secure_canonical: add_proof with the document canonicalised once --------------------------
+
+
+def test_secure_canonical_reproduces_the_w3c_vector() -> None:
+    from orgbook.dataintegrity import secure_canonical
+
+    secured, data = secure_canonical(
+        UNSIGNED, _vector_signer(), verification_method=VM, created=CREATED
+    )
+    assert secured == SIGNED
+    assert data == canonicalize(SIGNED)
+
+
+_doc_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=8).filter(lambda k: k != "proof"), _doc_values, max_size=8),
+    st.sampled_from([None, "https://www.w3.org/ns/credentials/v2", ["a", "b"]]),
+    st.sampled_from([CREATED, NOW, NOW.replace(microsecond=120)]),
+)
+def test_secure_canonical_equals_add_proof(
+    document: dict[str, Any], context: Any, created: Any
+) -> None:
+    from orgbook.canonical import canonicalize_reference
+    from orgbook.dataintegrity import secure_canonical
+
+    if context is not None:
+        document = {"@context": context, **document}
+    signer = _vector_signer()
+    expected = add_proof(document, signer, verification_method=VM, created=created)
+    secured, data = secure_canonical(document, signer, verification_method=VM, created=created)
+    assert secured == expected
+    assert list(secured) == list(expected)
+    assert list(secured["proof"]) == list(expected["proof"])
+    assert data == canonicalize_reference(expected)
+
+
+def test_secure_canonical_refuses_what_add_proof_would_not_sign_alone() -> None:
+    from orgbook.dataintegrity import secure_canonical
+
+    with pytest.raises(BadInput):
+        secure_canonical(SIGNED, _vector_signer(), verification_method=VM, created=CREATED)
+    with pytest.raises(BadInput):
+        secure_canonical(UNSIGNED, _vector_signer(), verification_method=VM, created="yesterday")
+    with pytest.raises(BadInput):
+        secure_canonical(UNSIGNED, _vector_signer(), verification_method="", created=CREATED)

@@ -137,3 +137,24 @@ def test_parse_refuses_missing_or_extra_members() -> None:
     del value["prev"]
     with pytest.raises(BadInput, match="missing"):
         Entry.from_leaf_bytes(canonicalize_reference(value))
+
+
+def test_with_leaf_bytes_embeds_canonical_members_byte_for_byte() -> None:
+    from orgbook.canonical import Canonical, canonicalize
+
+    credential = {"id": "urn:x", "name": "Société Générale Ltée", "n": [1, 2, {"z": None}]}
+    payload = {"credential": Canonical.of(credential), "current": True, "eventId": "e-1"}
+    entry, data = Entry.with_leaf_bytes(1, STAMP, "credential.issued", payload, PREV)
+    assert entry.payload == {"credential": credential, "current": True, "eventId": "e-1"}
+    assert data == entry.leaf_bytes() == canonicalize(entry.to_json())
+    assert data == canonicalize_reference(entry.to_json())
+    assert Entry.from_leaf_bytes(data) == entry
+
+
+def test_with_leaf_bytes_without_fragments_is_leaf_bytes() -> None:
+    entry = make()
+    again, data = Entry.with_leaf_bytes(
+        entry.index, entry.timestamp, entry.kind, entry.payload, entry.prev
+    )
+    assert again == entry
+    assert data == entry.leaf_bytes()
