@@ -14,7 +14,7 @@ families it calls), so the shares add up. The timers read the process's CPU time
 (the machine is shared; ``--wall-timers`` for wall clock, which also counts I/O waits):
 
 * signing: Ed25519 ``sign`` (PyNaCl);
-* canonicalisation: ``orgbook.canonical.canonicalize`` (RFC 8785 / JCS);
+* canonicalisation: ``orgbook.canonical.canonicalize`` and ``canonicalize_trusted`` (RFC 8785);
 * hashing: SHA-256 of proof inputs, ledger leaves and Merkle nodes;
 * storage: SQLAlchemy statement execution (building, binding, the driver, SQLite) and commits;
 * validation + mapping: ``parse_record`` and ``map_record``;
@@ -65,7 +65,7 @@ class Timers:
         exclusive, inclusive_t, calls = self.exclusive, self.inclusive, self.calls
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            frame = [family, clock(), 0.0]
+            frame: list[Any] = [family, clock(), 0.0]
             stack.append(frame)
             try:
                 return func(*args, **kwargs)
@@ -111,6 +111,9 @@ def instrumented(timers: Timers) -> Iterator[None]:
             original_canonicalize
         ):
             patch(module, "canonicalize", "canonicalisation")
+    for module in (canonical, orgbook.dataintegrity):  # the trusted path (no guard walk)
+        if hasattr(module, "canonicalize_trusted"):
+            patch(module, "canonicalize_trusted", "canonicalisation")
     patch(orgbook.crypto.Ed25519Signer, "sign", "signing")
     patch(hashlib, "sha256", "hashing")  # dataintegrity's hash_data, the service's record hash
     for module in (orgbook.ledger.store, orgbook.ledger.entry):
