@@ -14,6 +14,8 @@ network: keys come from the ledger and this registry's issuers, status lists fro
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,11 +28,11 @@ from starlette.responses import Response
 
 from orgbook.canonical import canonicalize, loads_strict
 from orgbook.config import Settings
-from orgbook.db import reading
+from orgbook.db import is_sqlite, reading
 from orgbook.did import LocalResolver
 from orgbook.errors import BadInput, NotFound, OrgBookError
 from orgbook.http.caching import cached_json
-from orgbook.http.deps import EngineDep, SettingsDep
+from orgbook.http.deps import EngineDep, SettingsDep, get_engine, get_settings_dep
 from orgbook.http.ratelimit import rate_limited
 from orgbook.ledger.note import Checkpoint, parse_note
 from orgbook.registry import Registry
@@ -95,6 +97,61 @@ def _now() -> datetime:
 # --- verification, with what this registry knows --------------------------------------------
 
 
+class _Remembered:
+    """What a verifier process keeps between verifications: only what cannot change.
+
+    A credential's bundle under a given signed checkpoint, and a consistency proof between two
+    given trees, are immutable (the ledger is append-only and the keys name the trees by their
+    signed note or roots), so they are kept (least recently used out first) and looked up with
+    no query. What can change — the latest checkpoint, status lists — is read every time.
+    """
+
+    __slots__ = ("_bundles", "_lock", "_proofs", "capacity")
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._bundles: OrderedDict[tuple[str, str], Mapping[str, Any]] = OrderedDict()
+        self._proofs: OrderedDict[tuple[int, bytes, int, bytes], list[bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _get(self, table: OrderedDict[Any, Any], key: Any) -> Any:
+        with self._lock:
+            found = table.get(key)
+            if found is not None:
+                table.move_to_end(key)
+            return found
+
+    def _put(self, table: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+        with self._lock:
+            table[key] = value
+            while len(table) > self.capacity:
+                table.popitem(last=False)
+
+    def bundle(
+        self, conn: Any, registry: Registry, credential_id: str, latest: str
+    ) -> Mapping[str, Any] | None:
+        """The credential's bundle under ``latest`` (the checkpoint read in this transaction)."""
+        key = (credential_id, latest)
+        found: Mapping[str, Any] | None = self._get(self._bundles, key)
+        if found is None:
+            try:
+                found = profiles.bundle_for(conn, registry.ledger, credential_id)
+            except NotFound:
+                return None
+            self._put(self._bundles, key, found)
+        return found
+
+    def consistency_proof(
+        self, conn: Any, registry: Registry, stated: Checkpoint, newest: Checkpoint
+    ) -> list[bytes]:
+        key = (stated.size, stated.root, newest.size, newest.root)
+        found: list[bytes] | None = self._get(self._proofs, key)
+        if found is None:
+            found = registry.ledger.consistency_proof(conn, stated.size, newest.size)
+            self._put(self._proofs, key, found)
+        return list(found)
+
+
 @dataclass(frozen=True, slots=True)
 class _Context:
     """Everything a verification needs from the database, gathered in one thread-pool trip."""
@@ -108,11 +165,19 @@ class _Context:
 
 
 def _gather(
-    engine: Engine, registry: Registry | None, settings: Settings, value: Mapping[str, Any]
+    engine: Engine,
+    registry: Registry | None,
+    settings: Settings,
+    value: Mapping[str, Any],
+    remembered: _Remembered | None = None,
 ) -> _Context:
+    """Everything the verification of ``value`` needs from the database: one read transaction,
+    a query for the latest checkpoint and one for the status lists when the bundle and the
+    consistency proof are already remembered."""
     from orgbook.credentials import CredentialType
     from orgbook.issuer.keys import did_document, list_issuers
 
+    remembered = remembered or _Remembered()
     bundle: Mapping[str, Any] | None = value if is_bundle(value) else None
     credential = value.get("credential") if bundle is not None else value
     credential = credential if isinstance(credential, Mapping) else {}
@@ -122,19 +187,15 @@ def _gather(
     trusted: dict[str, frozenset[str]] = {}
     with reading(engine) as conn:
         if registry is not None:
-            ledger = registry.ledger
+            latest = registry.ledger.latest_checkpoint(conn)
             cid = credential.get("id")
-            if bundle is None and isinstance(cid, str) and len(cid) <= 200:
-                try:
-                    found = dict(profiles.bundle_for(conn, ledger, cid))
-                except NotFound:
-                    found = None
+            if bundle is None and latest is not None and isinstance(cid, str) and len(cid) <= 200:
+                found = remembered.bundle(conn, registry, cid, latest)
                 if found is not None:
-                    found["credential"] = dict(credential)  # the presented one is what is checked
-                    bundle = found
-            latest = ledger.latest_checkpoint(conn)
+                    # The presented credential is what is checked.
+                    bundle = {**found, "credential": dict(credential)}
             if bundle is not None and latest is not None:
-                consistency = _consistency_proof(conn, registry, bundle, latest)
+                consistency = _consistency_proof(conn, registry, bundle, latest, remembered)
         # Issuer documents and trust serve plain credentials this registry did not issue.
         for issuer in list_issuers(conn) if bundle is None else ():
             documents[issuer.did] = did_document(conn, issuer.id)
@@ -146,7 +207,11 @@ def _gather(
 
 
 def _consistency_proof(
-    conn: Any, registry: Registry, bundle: Mapping[str, Any], latest: str
+    conn: Any,
+    registry: Registry,
+    bundle: Mapping[str, Any],
+    latest: str,
+    remembered: _Remembered,
 ) -> list[bytes] | None:
     try:
         stated = Checkpoint.parse(parse_note(parse_tlog_proof(bundle.get("proof"))[2]).text)
@@ -155,8 +220,7 @@ def _consistency_proof(
         return None
     if stated.origin != newest.origin or stated.size > newest.size:
         return None
-    proof: list[bytes] = registry.ledger.consistency_proof(conn, stated.size, newest.size)
-    return proof
+    return remembered.consistency_proof(conn, registry, stated, newest)
 
 
 def _status_lists(
@@ -172,10 +236,10 @@ def _status_lists(
     if not urls or len(urls) > 8 or not all(url.startswith(base) for url in urls):
         return None
     found: dict[str, Mapping[str, Any] | OrgBookError] = {}
+    signed = profiles.cached_status_lists(conn, urls, public_url=settings.public_url)
     for url in urls:
         try:
-            cached = profiles.cached_status_list(conn, url, public_url=settings.public_url)
-            found[url] = cached or profiles.status_list_for_url(
+            found[url] = signed.get(url) or profiles.status_list_for_url(
                 engine,
                 url,
                 public_url=settings.public_url,
@@ -280,6 +344,7 @@ def verify_value(value: Any, ctx: _Context, *, ledger_keys: Any, now: datetime) 
 def router(settings: Settings) -> APIRouter:
     api = APIRouter()
     read = [rate_limited("read")]
+    remembered = _Remembered()
 
     @api.get(
         "/api/v1/organisations",
@@ -447,7 +512,12 @@ def router(settings: Settings) -> APIRouter:
             }
         },
     )
-    async def verify(request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
+    async def verify(request: Request) -> VerifyReportOut:
+        engine, settings = _engine_and_settings(request)
+        # async def: verification is CPU-bound, and running it on the event loop is about
+        # twice as fast as a thread-pool hop (DESIGN.md). The database reads go to the thread
+        # pool on a server database; SQLite answers them from a local file in well under a
+        # millisecond, which is cheaper done here than handed to a thread and back.
         raw = await request.body()
         if not raw.strip():
             raise BadInput("the body is empty: send a credential or a bundle", field="")
@@ -455,7 +525,10 @@ def router(settings: Settings) -> APIRouter:
         if not isinstance(value, dict):
             raise BadInput("a credential or a bundle is a JSON object", field="")
         registry = _registry(request)
-        ctx = await run_in_threadpool(_gather, engine, registry, settings, value)
+        if is_sqlite(engine):
+            ctx = _gather(engine, registry, settings, value, remembered)
+        else:
+            ctx = await run_in_threadpool(_gather, engine, registry, settings, value, remembered)
         keys = registry.ledger.verifiers if registry is not None else ()
         return verify_value(value, ctx, ledger_keys=keys, now=_now())
 
@@ -582,6 +655,18 @@ def router(settings: Settings) -> APIRouter:
 
     _ = settings
     return api
+
+
+def _engine_and_settings(request: Request) -> tuple[Engine, Settings]:
+    """``EngineDep`` and ``SettingsDep`` resolved here, honouring ``dependency_overrides``.
+
+    They are plain ``def`` dependencies, which FastAPI runs in the thread pool: two thread
+    hops per request, more than the rest of a verification's framework overhead.
+    """
+    overrides = getattr(request.app, "dependency_overrides", {})
+    engine = overrides.get(get_engine, get_engine)(request)
+    settings = overrides.get(get_settings_dep, get_settings_dep)(request)
+    return engine, settings
 
 
 def _require_registry(request: Request) -> Registry:

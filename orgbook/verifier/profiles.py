@@ -12,6 +12,7 @@ What it must not do: write (except the status-list signature cache, through
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
 
 from orgbook.canonical import loads_strict
 from orgbook.db import reading
@@ -48,6 +49,8 @@ __all__ = [
     "Relationship",
     "StoredCredential",
     "bundle_for",
+    "cached_status_list",
+    "cached_status_lists",
     "find_credential",
     "organisation_profile",
     "status_list_for_url",
@@ -430,6 +433,53 @@ def cached_status_list(conn: Connection, url: str, *, public_url: str) -> dict[s
     if row is None or row.signed is None or row.signed_version != row.version:
         return None
     document: dict[str, Any] = loads_strict(bytes(row.signed))
+    return document
+
+
+def cached_status_lists(
+    conn: Connection, urls: Iterable[str], *, public_url: str
+) -> dict[str, dict[str, Any]]:
+    """:func:`cached_status_list` of several URLs in one query: URL -> the signed list, for
+    those whose cached signature is current (other URLs, and this registry's unknown lists,
+    are left out). Callers must not change the documents: they may be shared."""
+    wanted: dict[tuple[str, str, int], str] = {}
+    for url in urls:
+        try:
+            wanted[_parse_status_url(url, public_url)] = url
+        except NotFound:
+            continue
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        _status_lists_query(),
+        {
+            "issuers": sorted({issuer for issuer, _, _ in wanted}),
+            "numbers": sorted({number for _, _, number in wanted}),
+        },
+    ).all()
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        at = wanted.get((row.issuer_id, row.purpose, int(row.list_number)))
+        if at is not None and row.signed is not None and row.signed_version == row.version:
+            found[at] = _parsed_list(bytes(row.signed))
+    return found
+
+
+@functools.cache
+def _status_lists_query() -> Select[Any]:
+    s = status_lists.c
+    return select(
+        s.issuer_id, s.purpose, s.list_number, s.signed, s.signed_version, s.version
+    ).where(
+        s.issuer_id.in_(bindparam("issuers", expanding=True)),
+        s.list_number.in_(bindparam("numbers", expanding=True)),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_list(signed: bytes) -> dict[str, Any]:
+    """A signed status list parsed once per distinct signed bytes (they change when re-signed)."""
+    document: dict[str, Any] = loads_strict(signed)
     return document
 
 
