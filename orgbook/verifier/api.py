@@ -14,21 +14,24 @@ network: keys come from the ledger and this registry's issuers, status lists fro
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orgbook.canonical import canonicalize, loads_strict
 from orgbook.config import Settings
-from orgbook.db import is_sqlite, reading
+from orgbook.db import is_sqlite, read_only, reading
 from orgbook.did import LocalResolver
 from orgbook.errors import BadInput, NotFound, OrgBookError
 from orgbook.http.caching import cached_json
@@ -152,6 +155,52 @@ class _Remembered:
         return list(found)
 
 
+class _HeldReader:
+    """One SQLite connection kept for the verify route's reads.
+
+    ``orgbook.db`` opens SQLite connections without a pool, and opening one (with its PRAGMAs)
+    cost as much as the rest of a verification's reads. The verify route reads SQLite on the
+    event loop, one request at a time, so it keeps one connection and starts a new read
+    transaction (a new snapshot) on it per request. A request that finds it busy (another
+    thread), or a connection that failed, falls back to a connection of its own.
+    """
+
+    __slots__ = ("__weakref__", "_held", "_lock")
+
+    def __init__(self) -> None:
+        self._held: list[tuple[Engine, Connection]] = []  # at most one
+        self._lock = threading.Lock()
+        weakref.finalize(self, _close_held, self._held)
+
+    @contextmanager
+    def reading(self, engine: Engine) -> Iterator[Connection]:
+        if not self._lock.acquire(blocking=False):
+            with reading(engine) as conn:
+                yield conn
+            return
+        try:
+            if self._held and self._held[0][0] is not engine:
+                _close_held(self._held)
+            if not self._held:
+                self._held.append((engine, read_only(engine).connect()))
+            conn = self._held[0][1]
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                _close_held(self._held)  # not reused after a failure
+                raise
+        finally:
+            self._lock.release()
+
+
+def _close_held(held: list[tuple[Engine, Connection]]) -> None:
+    while held:
+        _, conn = held.pop()
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
 @dataclass(frozen=True, slots=True)
 class _Context:
     """Everything a verification needs from the database, gathered in one thread-pool trip."""
@@ -170,10 +219,12 @@ def _gather(
     settings: Settings,
     value: Mapping[str, Any],
     remembered: _Remembered | None = None,
+    reader: _HeldReader | None = None,
 ) -> _Context:
     """Everything the verification of ``value`` needs from the database: one read transaction,
     a query for the latest checkpoint and one for the status lists when the bundle and the
-    consistency proof are already remembered."""
+    consistency proof are already remembered. ``reader`` (SQLite, one thread) holds its
+    connection between requests."""
     from orgbook.credentials import CredentialType
     from orgbook.issuer.keys import did_document, list_issuers
 
@@ -185,7 +236,7 @@ def _gather(
     consistency: list[bytes] | None = None
     documents: dict[str, Mapping[str, Any]] = {}
     trusted: dict[str, frozenset[str]] = {}
-    with reading(engine) as conn:
+    with reader.reading(engine) if reader is not None else reading(engine) as conn:
         if registry is not None:
             latest = registry.ledger.latest_checkpoint(conn)
             cid = credential.get("id")
@@ -345,6 +396,7 @@ def router(settings: Settings) -> APIRouter:
     api = APIRouter()
     read = [rate_limited("read")]
     remembered = _Remembered()
+    sqlite_reader = _HeldReader()
 
     @api.get(
         "/api/v1/organisations",
@@ -526,7 +578,7 @@ def router(settings: Settings) -> APIRouter:
             raise BadInput("a credential or a bundle is a JSON object", field="")
         registry = _registry(request)
         if is_sqlite(engine):
-            ctx = _gather(engine, registry, settings, value, remembered)
+            ctx = _gather(engine, registry, settings, value, remembered, sqlite_reader)
         else:
             ctx = await run_in_threadpool(_gather, engine, registry, settings, value, remembered)
         keys = registry.ledger.verifiers if registry is not None else ()
