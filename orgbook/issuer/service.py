@@ -255,6 +255,7 @@ class Issuance:
         # 6. ledger, projections, checkpoint
         if plan.ledger_items:
             self._write(conn, issuer, plan, at)
+            self._refresh_status_lists(conn, issuer.id, at)
         if checkpoint and plan.ledger_items:
             self.ledger.sign_checkpoint(conn, now=at)
         return [outcomes[pos] for pos in range(len(records))]
@@ -688,8 +689,19 @@ class Issuance:
                     reason=reason.strip(),
                 )
             )
+            self._refresh_status_lists(conn, issuer_id, at)
             self.ledger.sign_checkpoint(conn, now=at)
             return entry.index
+
+    def _refresh_status_lists(self, conn: Connection, issuer_id: str, at: datetime) -> None:
+        # Signed now, in the same transaction: replicas without keys serve them as stored.
+        statuslists.refresh_signed(
+            conn,
+            issuer_id=issuer_id,
+            public_url=self.public_url,
+            passphrase=self.passphrase,
+            now=at,
+        )
 
 
 def _lock_issuer(conn: Connection, issuer_id: str) -> None:

@@ -179,3 +179,47 @@ def signed_list(
             update(status_lists).where(*key).values(signed=document, signed_version=row.version)
         )
     return signed
+
+
+def refresh_signed(
+    conn: Connection,
+    *,
+    issuer_id: str,
+    public_url: str,
+    passphrase: bytes,
+    now: datetime | None = None,
+) -> int:
+    """Re-sign every list of the issuer whose bits changed since it was last signed.
+
+    Called by the issuer after each change, so verifier replicas — which hold no signing key —
+    always find a current signed list in the database. Returns how many lists were signed.
+    """
+    allocated = conn.execute(
+        select(issuers.c.next_status_index).where(issuers.c.id == issuer_id)
+    ).scalar_one()
+    if not allocated:
+        return 0
+    rows = conn.execute(
+        select(
+            status_lists.c.purpose,
+            status_lists.c.list_number,
+            status_lists.c.version,
+            status_lists.c.signed_version,
+        ).where(status_lists.c.issuer_id == issuer_id)
+    ).all()
+    fresh = {(r.purpose, r.list_number) for r in rows if r.signed_version == r.version}
+    signed = 0
+    for number in range((allocated - 1) // LIST_SIZE + 1):
+        for purpose in PURPOSES:
+            if (purpose, number) not in fresh:
+                signed_list(
+                    conn,
+                    issuer_id=issuer_id,
+                    purpose=purpose,
+                    number=number,
+                    public_url=public_url,
+                    passphrase=passphrase,
+                    now=now,
+                )
+                signed += 1
+    return signed
