@@ -106,7 +106,11 @@ def measure(data_dir: Path, fmt: str) -> dict[str, Any]:
         raise SystemExit(f"export failed with exit code {child.returncode}")
     peak_kib = usage.ru_maxrss
     size = out.stat().st_size
-    trailer = out.read_bytes()[-400:].decode("utf-8", "replace").strip().splitlines()[-1]
+    # Only the tail: reading the whole file here would inflate the next child's ru_maxrss (a
+    # forked child starts with its parent's high-water mark).
+    with out.open("rb") as handle:
+        handle.seek(max(0, size - 400))
+        trailer = handle.read().decode("utf-8", "replace").strip().splitlines()[-1]
     out.unlink()
     counts = _counts(trailer)
     return {
