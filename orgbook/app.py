@@ -73,6 +73,10 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
     {"name": "ledger", "description": "The append-only ledger: checkpoint, entries, proofs."},
     {"name": "issuers", "description": "Trusted issuers, their DID documents, status lists."},
     {"name": "issuer", "description": "The authenticated issuer API (ingest, revoke, keys)."},
+    {
+        "name": "subscriptions",
+        "description": "Follow the ledger (feed, Server-Sent Events), webhooks, bulk export.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
