@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -110,10 +111,16 @@ def parse_tlog_proof(text: object) -> tuple[int, tuple[bytes, ...], str]:
     """``(index, inclusion proof, checkpoint note)`` from tlog-proof text.
 
     The optional ``extra`` line is accepted and dropped: the spec says not to trust it, and
-    orgbook does not use it. :class:`BadInput` says what is malformed.
+    orgbook does not use it. :class:`BadInput` says what is malformed. Parses are remembered
+    per text (the issuer's entries carry the same proofs in every bundle under a checkpoint).
     """
     if not isinstance(text, str):
         raise BadInput("a tlog-proof is a string")
+    return _parse_tlog_proof(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_tlog_proof(text: str) -> tuple[int, tuple[bytes, ...], str]:
     head, sep, note = text.partition("\n\n")
     if not sep:
         raise BadInput("tlog-proof has no blank line before the checkpoint")
