@@ -28,6 +28,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 from orgbook.crypto import Ed25519Signer, Signer, verify_ed25519
 from orgbook.errors import BadInput, MalformedNote, VerificationError
@@ -170,37 +171,52 @@ def _verifier_index(
 
 
 @dataclass(frozen=True, slots=True)
-class NoteVerifier:
-    """An Ed25519 signed-note verifier key (signature type ``0x01``)."""
+class _VerifierKey:
+    """A named Ed25519 verifier key ``name+hexhash+base64(alg || public key)`` of one type."""
 
     name: str
     key_hash: bytes
     public_key: bytes
+
+    ALG: ClassVar[int]
+    WHAT: ClassVar[str]  # how parse errors name this kind of key
+    SHORT: ClassVar[str]  # … and length errors
+    WRONG_ALG: ClassVar[str]  # the message for a key of another signature type
 
     def __post_init__(self) -> None:
         if not _valid_name(self.name):
             raise BadInput("invalid key name: it must be non-empty, without spaces or '+'")
         if not isinstance(self.public_key, bytes) or len(self.public_key) != PUBLIC_KEY_SIZE:
             raise BadInput(f"an Ed25519 public key is {PUBLIC_KEY_SIZE} bytes")
-        if self.key_hash != key_hash(self.name, self.public_key, ALG_ED25519):
+        if self.key_hash != key_hash(self.name, self.public_key, self.ALG):
             raise BadInput("the key hash does not match the name and key")
 
     @classmethod
-    def from_public_key(cls, name: str, public_key: bytes) -> NoteVerifier:
-        return cls(name, key_hash(_signer_name(name), public_key, ALG_ED25519), public_key)
+    def from_public_key(cls, name: str, public_key: bytes) -> Self:
+        return cls(name, key_hash(_signer_name(name), public_key, cls.ALG), public_key)
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> NoteVerifier:
-        """Parse ``name+hexhash+base64(0x01 || public key)``; :class:`BadInput` if malformed."""
-        name, khash, alg, key = _parse_key(vkey, "verifier key")
-        if alg != ALG_ED25519:
-            raise BadInput(f"unknown verifier algorithm 0x{alg:02x}")
+    def from_vkey(cls, vkey: str) -> Self:
+        """Parse the key string; :class:`BadInput` if malformed or of another type."""
+        name, khash, alg, key = _parse_key(vkey, cls.WHAT)
+        if alg != cls.ALG:
+            raise BadInput(cls.WRONG_ALG.format(alg=alg))
         if len(key) != PUBLIC_KEY_SIZE:
-            raise BadInput(f"malformed verifier key: an Ed25519 key is {PUBLIC_KEY_SIZE} bytes")
+            raise BadInput(f"malformed {cls.SHORT}: an Ed25519 key is {PUBLIC_KEY_SIZE} bytes")
         return cls(name, khash, key)
 
     def vkey(self) -> str:
-        return f"{self.name}+{self.key_hash.hex()}+{_b64(bytes([ALG_ED25519]) + self.public_key)}"
+        return f"{self.name}+{self.key_hash.hex()}+{_b64(bytes([self.ALG]) + self.public_key)}"
+
+
+@dataclass(frozen=True, slots=True)
+class NoteVerifier(_VerifierKey):
+    """An Ed25519 signed-note verifier key (signature type ``0x01``)."""
+
+    ALG: ClassVar[int] = ALG_ED25519
+    WHAT: ClassVar[str] = "verifier key"
+    SHORT: ClassVar[str] = "verifier key"
+    WRONG_ALG: ClassVar[str] = "unknown verifier algorithm 0x{alg:02x}"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Whether ``signature`` (64 bytes, no key-hash prefix) signs ``message``; never raises."""
@@ -553,37 +569,13 @@ class CosignatureSigner:
 
 
 @dataclass(frozen=True, slots=True)
-class CosignatureVerifier:
+class CosignatureVerifier(_VerifierKey):
     """A witness's cosignature/v1 verifier key: ``name+hexhash+base64(0x04 || public key)``."""
 
-    name: str
-    key_hash: bytes
-    public_key: bytes
-
-    def __post_init__(self) -> None:
-        if not _valid_name(self.name):
-            raise BadInput("invalid key name: it must be non-empty, without spaces or '+'")
-        if not isinstance(self.public_key, bytes) or len(self.public_key) != PUBLIC_KEY_SIZE:
-            raise BadInput(f"an Ed25519 public key is {PUBLIC_KEY_SIZE} bytes")
-        if self.key_hash != key_hash(self.name, self.public_key, ALG_COSIGNATURE_V1):
-            raise BadInput("the key hash does not match the name and key")
-
-    @classmethod
-    def from_public_key(cls, name: str, public_key: bytes) -> CosignatureVerifier:
-        return cls(name, key_hash(_signer_name(name), public_key, ALG_COSIGNATURE_V1), public_key)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        name, khash, alg, key = _parse_key(vkey, "witness verifier key")
-        if alg != ALG_COSIGNATURE_V1:
-            raise BadInput(f"not a cosignature/v1 key: signature type 0x{alg:02x}")
-        if len(key) != PUBLIC_KEY_SIZE:
-            raise BadInput(f"malformed witness key: an Ed25519 key is {PUBLIC_KEY_SIZE} bytes")
-        return cls(name, khash, key)
-
-    def vkey(self) -> str:
-        raw = bytes([ALG_COSIGNATURE_V1]) + self.public_key
-        return f"{self.name}+{self.key_hash.hex()}+{_b64(raw)}"
+    ALG: ClassVar[int] = ALG_COSIGNATURE_V1
+    WHAT: ClassVar[str] = "witness verifier key"
+    SHORT: ClassVar[str] = "witness key"
+    WRONG_ALG: ClassVar[str] = "not a cosignature/v1 key: signature type 0x{alg:02x}"
 
     def verify(self, checkpoint_body: str, signature: NoteSignature) -> int | None:
         """The cosignature's timestamp when it is this witness's valid cosignature, else None."""
