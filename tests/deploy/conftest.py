@@ -187,8 +187,14 @@ class Topology:
         )
 
 
-def build_topology(db_url: str, tmp: Path, *, replicas: int = 2) -> Topology:
-    """Register the demo issuers in ``db_url``, then start issuer, replicas and proxy."""
+def build_topology(
+    db_url: str, tmp: Path, *, replicas: int = 2, env: Mapping[str, str] | None = None
+) -> Topology:
+    """Register the demo issuers in ``db_url``, then start issuer, replicas and proxy.
+
+    ``env``: extra environment for the issuer and every replica (e.g. ``ORGBOOK_WITNESSES``).
+    """
+    extra = dict(env or {})
     topo = Topology(db_url=db_url, tmp=tmp)
     proxy_port = free_port()  # the public URL is the proxy's: DIDs and status lists name it
     topo.public_url = f"http://127.0.0.1:{proxy_port}"
@@ -199,12 +205,14 @@ def build_topology(db_url: str, tmp: Path, *, replicas: int = 2) -> Topology:
     finally:
         registry.close()
     issuer_dir = tmp / "data"  # new_registry's: holds the sealed ledger key
-    topo.issuer_url = topo.serve("issuer", issuer_dir, ORGBOOK_KEY_PASSPHRASE=PASSPHRASE.decode())
+    topo.issuer_url = topo.serve(
+        "issuer", issuer_dir, **extra, ORGBOOK_KEY_PASSPHRASE=PASSPHRASE.decode()
+    )
     for n in range(replicas):
         replica_dir = tmp / f"replica{n}"
         replica_dir.mkdir()
         topo.replica_urls.append(
-            topo.serve(f"verifier{n}", replica_dir, ORGBOOK_LEDGER_VKEY=topo.vkey)
+            topo.serve(f"verifier{n}", replica_dir, **extra, ORGBOOK_LEDGER_VKEY=topo.vkey)
         )
     import uvicorn
 
