@@ -51,6 +51,12 @@ def register(subparsers: Any) -> None:
         default=0,
         help="cosignatures required from the --witness keys (default 0)",
     )
+    verify.add_argument(
+        "--tiles",
+        metavar="URL_OR_DIR",
+        help="check the bundle's checkpoint for consistency with a tile export's newer one "
+        "(orgbook ledger tiles export); needs --ledger-key",
+    )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(func=run_verify)
 
@@ -85,6 +91,10 @@ def run_verify(args: argparse.Namespace) -> int:
         witnesses = [CosignatureVerifier.from_vkey(w) for w in args.witness]
         if args.min_witnesses < 0:
             raise BadInput("--min-witnesses must be >= 0", field="min-witnesses")
+        if args.tiles and not keys:
+            raise BadInput("--tiles needs --ledger-key to trust the tiles", field="tiles")
+        if args.tiles and args.online:
+            raise BadInput("--tiles and --online are alternatives", field="tiles")
     except BadInput as exc:
         print(f"orgbook verify: {exc.diagnostics()}", file=sys.stderr)
         return 2
@@ -107,6 +117,7 @@ def run_verify(args: argparse.Namespace) -> int:
                 resolver=resolver,
                 status_lists=status_list,
                 memory=CheckpointMemory(default_state_dir()) if online is not None else None,
+                tiles=args.tiles,
             )
         except BadInput as exc:
             print(f"orgbook verify: {exc.diagnostics()}", file=sys.stderr)

@@ -202,6 +202,27 @@ def _prefetched(
     return cached
 
 
+def _tiles_consistency(
+    bundle: Mapping[str, Any], tiles: str, ledger_keys: Sequence[NoteVerifier]
+) -> tuple[str | None, list[bytes] | None, Check | None]:
+    """The tiles' checkpoint and a consistency proof to it from the bundle's checkpoint.
+
+    ``(newer note, proof, None)`` for :func:`verify_bundle` to check; ``(None, None, failed
+    consistency check)`` when the tiles give neither: unreadable, not signed by the ledger key,
+    not hashing to their checkpoint, or older than the bundle's checkpoint.
+    """
+    from orgbook.verifier.tiles_client import consistency_from_tiles
+
+    stated = _stated(bundle)
+    if stated is None:
+        return None, None, None  # verify_bundle reports the unreadable checkpoint
+    try:
+        newer_note, proof = consistency_from_tiles(tiles, ledger_keys, stated.size)
+    except OrgBookError as exc:
+        return None, None, Check("consistency", "fail", f"tiles {tiles}: {exc.detail}")
+    return newer_note, proof, None
+
+
 def _online_bundle(
     bundle: Mapping[str, Any],
     *,
@@ -285,13 +306,16 @@ def verify_document(
     resolver: DidResolver | None = None,
     status_lists: Callable[[str], Mapping[str, Any]] | None = None,
     memory: CheckpointMemory | None = None,
+    tiles: str | None = None,
 ) -> Verification:
     """Verify a parsed bundle or credential; :class:`BadInput` if it is neither.
 
     Without ``online`` a bundle is verified with nothing but ``ledger_keys``. ``resolver`` and
     ``status_lists`` serve plain credentials (and are the only I/O used for them). ``now``
     defaults to the clock read *after* everything is fetched, so a status list signed during
-    the fetch is not "from the future".
+    the fetch is not "from the future". ``tiles`` (a tile export's directory or base URL, as
+    ``orgbook ledger tiles export`` writes it) checks an offline bundle's checkpoint for
+    consistency with the tiles' newer one (:func:`_tiles_consistency`).
     """
     kind = classify(value)
     notes: list[str] = []
@@ -330,13 +354,20 @@ def verify_document(
                 notes=notes,
             )
         else:
+            newer_note, proof, failure = (
+                _tiles_consistency(bundle, tiles, keys) if tiles is not None else (None, None, None)
+            )
             report = verify_bundle(
                 bundle,
                 ledger_keys=keys,
                 now=now,
                 witnesses=witnesses,
                 min_witnesses=min_witnesses,
+                newer_checkpoint=newer_note,
+                consistency_proof=proof,
             )
+            if failure is not None:
+                report = _replace(report, failure)
             notes.append("offline: status not checked (pass --online URL to check it)")
         return Verification(kind, report, tuple(notes))
     report = verify_credential(
