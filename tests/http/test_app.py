@@ -16,7 +16,16 @@ from orgbook import __version__
 from orgbook.config import Settings
 from tests.http import TestClient, make_app
 
-TAGS = {"organisations", "credentials", "verify", "ledger", "issuers", "issuer", "health"}
+TAGS = {
+    "organisations",
+    "credentials",
+    "verify",
+    "ledger",
+    "issuers",
+    "issuer",
+    "subscriptions",
+    "health",
+}
 
 
 def test_openapi_and_docs(tmp_path: Path) -> None:

@@ -130,9 +130,12 @@ def test_filters_narrow_results_and_stay_selected(client: TestClient) -> None:
     assert '<option value="CA-NS" selected>' in page
     assert '<option value="active" selected>' in page
     assert '<details class="filters" open>' in page
-    items = re.findall(r'<li class="result">(.*?)</ol>', page, re.S)
+    items = re.findall(r'<li class="result">(.*?)</li>', page, re.S)
     assert items
-    assert "British Columbia" not in items[0]
+    # Every result's jurisdiction is Nova Scotia (names may mention anywhere, e.g. "… of British
+    # Columbia Ltd.": look at the jurisdiction field only).
+    places = [re.search(r"Jurisdiction</dt><dd>(.*?)</dd>", item, re.S) for item in items]
+    assert all(place is not None and place.group(1) == "Nova Scotia" for place in places)
     assert "Canada (federal)" not in items[0]
     assert "Nova Scotia" in items[0]
     assert "Dissolved" not in items[0]
