@@ -530,12 +530,8 @@ def router(settings: Settings) -> APIRouter:
         registry = _require_registry(request)
         with reading(engine) as conn:
             body = profiles.bundle_for(conn, registry.ledger, credential_id, tree_size=tree_size)
-        return cached_json(
-            request,
-            canonicalize(body),
-            immutable=tree_size is not None,
-            max_age=PROFILE_MAX_AGE,
-        )
+        # Not immutable even at a fixed tree size: witnesses may still add cosignatures.
+        return cached_json(request, canonicalize(body), immutable=False, max_age=PROFILE_MAX_AGE)
 
     @api.post(
         "/api/v1/verify",

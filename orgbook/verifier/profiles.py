@@ -375,6 +375,14 @@ def bundle_for(
         where = "yet" if tree_size is None else f"at tree size {tree_size}"
         raise NotFound(f"the ledger has no signed checkpoint {where}", field="tree_size")
     size = Checkpoint.parse(parse_note(note).text).size
+    # Witness cosignatures received so far travel with the bundle, so a verifier that requires
+    # k of n witnesses can check it offline.
+    from orgbook.ledger.note import add_signatures
+    from orgbook.ledger.witness_api import cosignatures_at
+
+    cosigned = cosignatures_at(conn, size)
+    if cosigned:
+        note = add_signatures(note, cosigned)
     if stored.ledger_index >= size:
         raise NotFound(
             f"credential {credential_id} (entry {stored.ledger_index}) is not in the checkpoint "
