@@ -515,7 +515,8 @@ def router(settings: Settings) -> APIRouter:
         description=(
             "The credential, its ledger entry and C2SP tlog-proof, and the issuer's registration "
             "and key entries with theirs, all under one signed checkpoint (the latest, or the "
-            "one at `tree_size`: then immutable). Verify it with `orgbook verify` and the "
+            "one at `tree_size`), with the witness cosignatures received for it so far. "
+            "Verify it with `orgbook verify` and the "
             "ledger key (`GET /api/v1/ledger/key`); see docs/verifying.md."
         ),
         responses={200: {"content": {"application/json": {}}}},
