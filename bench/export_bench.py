@@ -26,18 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PASSPHRASE = b"bench passphrase, not secret"
-ISSUER = "bc-registries"
-TYPES = ("registration", "legal-name", "address", "status", "relationship", "business-number")
+from _registry import ISSUER, PASSPHRASE, bc_registry  # noqa: E402
 
 
 def build(directory: Path, orgs: int, seed: int) -> Path:
     """The data directory of a registry with ``orgs`` generated organisations (cached)."""
-    from orgbook.config import get_settings
     from orgbook.issuer.bulk import ingest_file
-    from orgbook.issuer.keys import create_issuer
     from orgbook.issuer.sample import write_feed
-    from orgbook.registry import open_registry
 
     data_dir = directory / f"registry-{orgs}-{seed}"
     done = data_dir / "built"
@@ -48,24 +43,7 @@ def build(directory: Path, orgs: int, seed: int) -> Path:
     if not feed.exists():
         write_feed(feed.with_suffix(".partial"), orgs, seed=seed, jurisdictions=("CA-BC",))
         feed.with_suffix(".partial").rename(feed)
-    settings = get_settings(
-        data_dir=str(data_dir),
-        database_url=f"sqlite:///{data_dir / 'orgbook.sqlite3'}",
-        public_url="https://registry.example",
-    )
-    registry = open_registry(settings, passphrase=PASSPHRASE)
-    with registry.engine.begin() as conn:
-        create_issuer(
-            conn,
-            registry.ledger,
-            slug=ISSUER,
-            did="did:web:registry.example:issuers:bc-registries",
-            name="BC Registries",
-            jurisdiction="CA-BC",
-            credential_types=TYPES,
-            passphrase=PASSPHRASE,
-        )
-        registry.ledger.sign_checkpoint(conn)
+    registry = bc_registry(data_dir)
     start = time.perf_counter()
     issuance: Any = registry.issuance()
     result = ingest_file(issuance, ISSUER, feed, batch_size=5000, progress=False)

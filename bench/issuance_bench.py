@@ -44,9 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PASSPHRASE = b"bench passphrase, not secret"
-ISSUER = "bc-registries"
-TYPES = ("registration", "legal-name", "address", "status", "relationship", "business-number")
+from _registry import ISSUER, bc_registry  # noqa: E402
 
 
 class Timers:
@@ -167,33 +165,13 @@ def feed_file(directory: Path, orgs: int, seed: int) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orgbook.config import get_settings
     from orgbook.issuer.bulk import ingest_file
-    from orgbook.issuer.keys import create_issuer
-    from orgbook.registry import open_registry
 
     directory = Path(args.dir or tempfile.mkdtemp(prefix="orgbook-issuance-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
     feed = feed_file(directory, args.orgs, args.seed)
     data_dir = Path(tempfile.mkdtemp(prefix="run-", dir=directory))
-    settings = get_settings(
-        data_dir=str(data_dir),
-        database_url=f"sqlite:///{data_dir / 'orgbook.sqlite3'}",
-        public_url="https://registry.example",
-    )
-    registry = open_registry(settings, passphrase=PASSPHRASE)
-    with registry.engine.begin() as conn:
-        create_issuer(
-            conn,
-            registry.ledger,
-            slug=ISSUER,
-            did="did:web:registry.example:issuers:bc-registries",
-            name="BC Registries",
-            jurisdiction="CA-BC",
-            credential_types=TYPES,
-            passphrase=PASSPHRASE,
-        )
-        registry.ledger.sign_checkpoint(conn)
+    registry = bc_registry(data_dir)
     issuance: Any = registry.issuance()
 
     timers = Timers(time.perf_counter if args.wall_timers else time.process_time)

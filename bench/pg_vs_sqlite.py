@@ -31,9 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PASSPHRASE = b"bench passphrase, not secret"
-ISSUER = "bc-registries"
-TYPES = ("registration", "legal-name", "address", "status", "relationship", "business-number")
+from _registry import ISSUER, bc_registry  # noqa: E402
 
 
 def queries_from(feed: Path, count: int, seed: int) -> list[str]:
@@ -64,30 +62,12 @@ def queries_from(feed: Path, count: int, seed: int) -> list[str]:
 
 
 def run_backend(label: str, url: str, feed: Path, data_dir: Path, args: argparse.Namespace) -> Any:
-    from orgbook.config import get_settings
     from orgbook.db import reading
     from orgbook.issuer.bulk import ingest_file
-    from orgbook.issuer.keys import create_issuer
-    from orgbook.registry import open_registry
     from orgbook.verifier.search import SearchQuery, search
 
-    settings = get_settings(
-        data_dir=str(data_dir), database_url=url, public_url="https://registry.example"
-    )
-    registry = open_registry(settings, passphrase=PASSPHRASE)
+    registry = bc_registry(data_dir, url)
     try:
-        with registry.engine.begin() as conn:
-            create_issuer(
-                conn,
-                registry.ledger,
-                slug=ISSUER,
-                did="did:web:registry.example:issuers:bc-registries",
-                name="BC Registries",
-                jurisdiction="CA-BC",
-                credential_types=TYPES,
-                passphrase=PASSPHRASE,
-            )
-            registry.ledger.sign_checkpoint(conn)
         issuance: Any = registry.issuance()
         wall0, cpu0 = time.perf_counter(), time.process_time()
         result = ingest_file(issuance, ISSUER, feed, batch_size=args.batch, progress=False)
