@@ -193,6 +193,11 @@ def ingest_file(
                     )
                     .values(finished=True)
                 )
+            if total_records and conn.dialect.name == "postgresql":
+                # A bulk load rewrites most rows of the projection and search tables: refresh
+                # the planner's statistics rather than wait for autovacuum to notice.
+                with conn.begin():  # statistics are transactional: commit them
+                    conn.exec_driver_sql("ANALYZE")
         bar.update(count=total_records, done=size, force=True)
         bar.finish()
     finally:
