@@ -20,7 +20,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
+from orgbook.issuer.sample import generate_feed
 from tests.factories import PASSPHRASE, add_issuers, new_registry
 
 STARTUP_SECONDS = 60.0
@@ -238,3 +241,39 @@ def topology(pg_url: str, tmp_path: Path) -> Iterator[Topology]:
         yield topo
     finally:
         topo.stop()
+
+
+def issue_concurrently(
+    topo: Topology, *, orgs: int, seed: int, requests: int
+) -> list[dict[str, Any]]:
+    """Issue a generated BC feed through the proxy in ``requests`` concurrent batch requests.
+
+    Each organisation's records stay in one batch (in order); asserts every request was routed
+    to the issuer and nothing was rejected. Returns the records sent.
+    """
+    records = list(generate_feed(orgs, seed=seed, jurisdictions=("CA-BC",)))
+    by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_org[record["registration_number"]].append(record)
+    chunks: list[list[dict[str, Any]]] = [[] for _ in range(requests)]
+    for n, org_records in enumerate(by_org.values()):
+        chunks[n % len(chunks)].extend(org_records)
+    headers = {"Authorization": f"Bearer {topo.api_keys['bc-registries']}"}
+
+    def post(chunk: list[dict[str, Any]]) -> dict[str, Any]:
+        answer = httpx.post(
+            f"{topo.proxy_url}/api/v1/issuer/records/batch",
+            json={"records": chunk},
+            headers=headers,
+            timeout=120,
+        )
+        assert answer.status_code == 200, answer.text + topo.logs()
+        assert answer.headers["x-upstream"] == topo.issuer_url
+        body: dict[str, Any] = answer.json()
+        return body
+
+    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+        results = list(pool.map(post, chunks))
+    assert sum(r["rejected"] for r in results) == 0
+    assert sum(r["issued"] + r["history"] for r in results) == len(records)
+    return records

@@ -12,8 +12,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +20,8 @@ import pytest
 from sqlalchemy import text
 
 from orgbook.db import make_engine
-from orgbook.issuer.sample import generate_feed, write_feed
-from tests.deploy.conftest import Topology
+from orgbook.issuer.sample import write_feed
+from tests.deploy.conftest import Topology, issue_concurrently
 from tests.factories import PASSPHRASE
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
@@ -108,31 +106,7 @@ def assert_sound(topo: Topology) -> dict[str, Any]:
 
 def test_issue_search_and_verify_through_two_replicas(topology: Topology) -> None:
     topo = topology
-    records = list(generate_feed(80, seed=3, jurisdictions=("CA-BC",)))
-    by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        by_org[record["registration_number"]].append(record)
-    chunks: list[list[dict[str, Any]]] = [[] for _ in range(8)]
-    for n, org_records in enumerate(by_org.values()):
-        chunks[n % len(chunks)].extend(org_records)
-    headers = {"Authorization": f"Bearer {topo.api_keys['bc-registries']}"}
-
-    def post(chunk: list[dict[str, Any]]) -> dict[str, Any]:
-        answer = httpx.post(
-            f"{topo.proxy_url}/api/v1/issuer/records/batch",
-            json={"records": chunk},
-            headers=headers,
-            timeout=120,
-        )
-        assert answer.status_code == 200, answer.text
-        assert answer.headers["x-upstream"] == topo.issuer_url
-        body: dict[str, Any] = answer.json()
-        return body
-
-    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-        results = list(pool.map(post, chunks))
-    assert sum(r["issued"] + r["history"] for r in results) == len(records)
-    assert sum(r["rejected"] for r in results) == 0
+    records = issue_concurrently(topo, orgs=80, seed=3, requests=8)
     facts = assert_sound(topo)
     assert facts["events"]["bc-registries"] == len(records)
 

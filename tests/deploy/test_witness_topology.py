@@ -17,20 +17,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections import defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from orgbook.issuer.sample import generate_feed
 from orgbook.ledger.keys import load_or_create_ledger_key
 from orgbook.ledger.note import Checkpoint, CosignatureVerifier, parse_note, verify_cosignatures
 from orgbook.witness.core import format_add_checkpoint
-from tests.deploy.conftest import Topology, build_topology, free_port
+from tests.deploy.conftest import Topology, build_topology, free_port, issue_concurrently
 from tests.factories import PASSPHRASE
 from tests.witness.helpers import TestLog
 
@@ -112,34 +109,6 @@ def wait_witness(url: str, topo: Topology) -> None:
     raise TimeoutError(f"{url} not ready\n" + topo.logs())
 
 
-def issue_concurrently(topo: Topology) -> int:
-    records = list(generate_feed(40, seed=5, jurisdictions=("CA-BC",)))
-    by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        by_org[record["registration_number"]].append(record)
-    chunks: list[list[dict[str, Any]]] = [[] for _ in range(4)]
-    for n, org_records in enumerate(by_org.values()):
-        chunks[n % len(chunks)].extend(org_records)
-    headers = {"Authorization": f"Bearer {topo.api_keys['bc-registries']}"}
-
-    def post(chunk: list[dict[str, Any]]) -> dict[str, Any]:
-        answer = httpx.post(
-            f"{topo.proxy_url}/api/v1/issuer/records/batch",
-            json={"records": chunk},
-            headers=headers,
-            timeout=120,
-        )
-        assert answer.status_code == 200, answer.text + topo.logs()
-        body: dict[str, Any] = answer.json()
-        return body
-
-    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-        results = list(pool.map(post, chunks))
-    assert sum(r["rejected"] for r in results) == 0
-    assert sum(r["issued"] + r["history"] for r in results) == len(records)
-    return len(records)
-
-
 def splice(bundle: dict[str, Any], old_note: str, new_note: str) -> dict[str, Any]:
     """The bundle with every embedded copy of ``old_note`` replaced by ``new_note``."""
     text = json.dumps(bundle)
@@ -182,7 +151,7 @@ def test_witness_cosigns_refuses_a_fork_and_verifiers_require_it(
     witness = CosignatureVerifier.from_vkey(wvkey)
 
     # a. Issuance under concurrent load.
-    issue_concurrently(topo)
+    issue_concurrently(topo, orgs=40, seed=5, requests=4)
 
     # b. The witness follows the registry, polls once, cosigns and pushes its cosignature.
     note = httpx.get(f"{topo.proxy_url}/api/v1/ledger/checkpoint", timeout=30).text
