@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,11 @@ def default_database_url(data_dir: str | os.PathLike[str] | None = None) -> str:
     directory = Path(data_dir or os.environ.get("ORGBOOK_DATA_DIR") or DEFAULT_DATA_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(directory / 'orgbook.sqlite3').resolve()}"
+
+
+def stored_utc(value: datetime) -> datetime:
+    """A date-time read back from the database, as aware UTC (SQLite returns naive ones)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def is_sqlite(bind: Engine | Connection) -> bool:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, select, update
 
+from orgbook.db import stored_utc
 from orgbook.errors import BadInput, Conflict, NotFound, Unauthorized, VerificationError
 from orgbook.feeds.feed import FeedFilter, ledger_size
 from orgbook.feeds.store import subscribers, subscriptions
@@ -119,7 +120,7 @@ def _now(now: datetime | None) -> datetime:
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return stored_utc(value)
 
 
 def _hash_key(key: str) -> str:

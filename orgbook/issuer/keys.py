@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from orgbook.crypto import Ed25519Signer
+from orgbook.db import stored_utc
 from orgbook.did import build_did_document
 from orgbook.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
 from orgbook.issuer.store import api_keys, issuer_keys, issuers
@@ -83,10 +84,6 @@ class ApiKey:
 
 def _now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _issuer_from_row(row: Any) -> Issuer:
@@ -276,7 +273,7 @@ def did_document(conn: Connection, issuer_id: str) -> dict[str, Any]:
         if when is not None:
             # Microseconds kept: proofs carry them, and one signed earlier in the second of the
             # retirement must not look signed after it.
-            method["revoked"] = _as_utc(when).strftime(
+            method["revoked"] = stored_utc(when).strftime(
                 "%Y-%m-%dT%H:%M:%S.%fZ" if when.microsecond else "%Y-%m-%dT%H:%M:%SZ"
             )
     return document

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, DateTime, Engine, Table, bindparam, select, u
 from orgbook.canonical import Canonical, canonicalize, is_fast_path_safe
 from orgbook.credentials import CredentialType, build_credential, sign_credential_canonical
 from orgbook.dataintegrity import format_datetime
+from orgbook.db import stored_utc
 from orgbook.errors import (
     BadInput,
     Conflict,
@@ -119,11 +120,6 @@ def _utc(now: datetime | None) -> datetime:
 
 def _rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _as_utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _supersession_key(draft: CredentialDraft) -> str:
@@ -319,7 +315,7 @@ class Issuance:
             ).all()
             for row in rows:
                 found[row.supersession_key] = _Current(
-                    row.id, _as_utc(row.effective), row.status_index
+                    row.id, stored_utc(row.effective), row.status_index
                 )
         return found
 

@@ -18,13 +18,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
 
 from orgbook.canonical import loads_strict
-from orgbook.db import reading
+from orgbook.db import reading, stored_utc
 from orgbook.errors import NotFound
 from orgbook.issuer.store import (
     credential_events,
@@ -142,16 +142,12 @@ class StoredCredential:
     document: bytes
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _stamp(value: datetime) -> str:
-    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stored_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _date(value: datetime) -> str:
-    return _utc(value).date().isoformat()
+    return stored_utc(value).date().isoformat()
 
 
 # --- profiles -----------------------------------------------------------------------------------
@@ -176,7 +172,7 @@ def _names(conn: Connection, org_id: str) -> tuple[NameRecord, ...]:
     ).all()
     out: list[NameRecord] = []
     for i, row in enumerate(rows):
-        later = [r for r in rows[i + 1 :] if _utc(r.valid_from) > _utc(row.valid_from)]
+        later = [r for r in rows[i + 1 :] if stored_utc(r.valid_from) > stored_utc(row.valid_from)]
         until = None if row.current or not later else _date(later[0].valid_from)
         alternates = json.loads(row.alternate_names or "[]")
         out.append(
