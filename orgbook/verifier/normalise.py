@@ -4,9 +4,12 @@ Both search backends (SQLite FTS5 and PostgreSQL) index and query the strings pr
 they match the same things; neither relies on a database's own accent folding, case folding or
 tokeniser. Pure functions, no I/O.
 
-* :func:`normalise` — NFKD, combining marks stripped, casefolded, ``&`` → ``and``, every other
+* :func:`normalise` — NFKD, combining marks stripped, letters without a decomposition folded as
+  PostgreSQL's ``unaccent`` rules fold them ("ł" → "l", "æ" → "ae":
+  :mod:`orgbook.verifier.unaccent_rules`), casefolded, ``&`` → ``and``, every other
   non-alphanumeric character → a space, spaces collapsed: ``"Société Générale & Fils, LTÉE."`` →
-  ``"societe generale and fils ltee"``. Tokens are exactly ``normalise(s).split(" ")``.
+  ``"societe generale and fils ltee"``, ``"Łódź Œuvres"`` → ``"lodz oeuvres"``. Tokens are exactly
+  ``normalise(s).split(" ")``.
 * :func:`core_name` — a normalised name without trailing legal-form suffixes (LTD, LTÉE, INC,
   CORP, LIMITED, LIMITÉE, B.C. …), used for *exact name* matching; the display name keeps them.
 * :func:`number_key` — registration and business numbers, case and punctuation removed.
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from orgbook.verifier.unaccent_rules import TRANSLATION
 
 KEY_LEN = 48
 """Word-start keys (and prefix queries) are compared on their first ``KEY_LEN`` characters."""
@@ -57,16 +62,18 @@ _NOT_WORD = re.compile(r"[\W_]+")  # \w is exactly str.isalnum() plus "_"
 _DIGIT = re.compile(r"\d")
 
 
-def _strip_marks(text: str) -> str:
+def _fold_letters(text: str) -> str:
+    """NFKD, combining marks stripped, then the letters NFKD leaves alone folded to ASCII."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.translate(TRANSLATION)
 
 
 def normalise(text: str) -> str:
     """The matching form of a name or query (see the module docstring)."""
-    # Casefolding can produce characters that decompose again (and the other way round), so
-    # marks are stripped on both sides of it; ASCII needs neither.
-    folded = text.lower() if text.isascii() else _strip_marks(_strip_marks(text).casefold())
+    # Casefolding can produce characters that decompose or fold again (and the other way
+    # round), so letters are folded on both sides of it; ASCII needs neither.
+    folded = text.lower() if text.isascii() else _fold_letters(_fold_letters(text).casefold())
     return _NOT_WORD.sub(" ", folded.replace("&", " and ")).strip()
 
 

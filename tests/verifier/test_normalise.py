@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ from orgbook.verifier.normalise import (
     successor,
     word_starts,
 )
+from orgbook.verifier.unaccent_rules import UNACCENT_LETTERS
 
 
 @pytest.mark.parametrize(
@@ -28,7 +31,10 @@ from orgbook.verifier.normalise import (
         ("BOULANGERIE LÉVESQUE LTÉE", "boulangerie levesque ltee"),
         ("Straße", "strasse"),
         ("ＡＢＣ ① Ltd", "abc 1 ltd"),  # NFKD: full-width letters, circled digits
-        ("Œuvres Ça İstanbul", "œuvres ca istanbul"),
+        ("Œuvres Ça İstanbul", "oeuvres ca istanbul"),
+        # letters with no decomposition, folded as PostgreSQL's unaccent folds them
+        ("Łódź Ørsted Đorđević", "lodz orsted dordevic"),
+        ("Æther Þórr Straße Işık", "aether thorr strasse isik"),
         ("1287139 B.C. LTD.", "1287139 b c ltd"),
         ("", ""),
         ("!!!", ""),
@@ -39,11 +45,14 @@ def test_normalise(raw: str, expected: str) -> None:
 
 
 def _reference(text: str) -> str:
-    """The definition, spelt out: NFKD, marks stripped, casefold, & → and, non-alnum → space."""
+    """The definition, spelt out: NFKD, marks stripped, unaccent letters folded, casefold,
+    & → and, non-alnum → space."""
     import unicodedata
 
     def strip(s: str) -> str:
-        return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+        decomposed = unicodedata.normalize("NFKD", s)
+        kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+        return "".join(UNACCENT_LETTERS.get(c, c) for c in kept)
 
     folded = strip(strip(text).casefold()).replace("&", " and ")
     return " ".join("".join(c if c.isalnum() else " " for c in folded).split())
@@ -54,10 +63,19 @@ def test_normalise_matches_its_definition(text: str) -> None:
     assert normalise(text) == _reference(text)
 
 
-def test_normalise_is_idempotent() -> None:
-    for raw in ("Société Générale & Fils, Ltée.", "ＡＢＣ", "Straße", "ǰ"):
-        once = normalise(raw)
-        assert normalise(once) == once
+_TRICKY = st.text(alphabet="".join(UNACCENT_LETTERS) + "ǰẞİŉℌﬁ&é -.", max_size=30)
+
+
+@given(st.text(max_size=60) | _TRICKY)
+def test_normalise_is_idempotent(text: str) -> None:
+    once = normalise(text)
+    assert normalise(once) == once
+
+
+def test_every_unaccent_letter_folds_to_ascii() -> None:
+    for letter, ascii in UNACCENT_LETTERS.items():
+        assert normalise(letter) == normalise(ascii), letter
+        assert normalise(letter).isascii(), letter
 
 
 @pytest.mark.parametrize(
@@ -100,3 +118,37 @@ def test_successor_bounds_prefix_range() -> None:
     hi = successor(lo)
     assert lo <= "societe" < hi
     assert not lo <= "socj" < hi
+
+
+# Where NFKD and PostgreSQL's rules disagree, NFKD is followed: "ẚ" decomposes to "a" and a
+# modifier letter the rules do not fold; the rules map "ℌ" (black-letter H) to "x".
+_NOT_AS_UNACCENT = {"ẚ": "aʾ", "ℌ": "h"}
+
+
+@pytest.mark.postgres
+def test_normalise_folds_every_letter_postgresql_unaccent_folds(pg_url: str) -> None:
+    """Whatever PostgreSQL's ``unaccent()`` does to a letter, or to a name of the test and
+    benchmark generators, ``normalise`` already does: ``normalise(unaccent(s)) == normalise(s)``.
+    """
+    from sqlalchemy import text
+
+    from bench.search_bench import generate
+    from orgbook.db import make_engine
+    from tests.verifier.test_search import ALL_DOCS
+
+    letters = [chr(c) for c in range(0x80, 0x30000) if unicodedata.category(chr(c))[0] == "L"]
+    docs = [*ALL_DOCS, *generate(5000, seed=3)]
+    names = [entry.name for doc in docs for entry in doc.names]
+    tricky = ["Łódź Œuvres Ørsted", "ÆTHER Þórr STRASSE", "Đorđević & Işık, Ltée.", "ǅemal"]
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT s, unaccent(s) FROM unnest(CAST(:strings AS text[])) AS t(s)"),
+                {"strings": letters + names + tricky},
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == len(letters) + len(names) + len(tricky)
+    differ = {s: normalise(s) for s, folded in rows if normalise(folded) != normalise(s)}
+    assert differ == _NOT_AS_UNACCENT
