@@ -203,6 +203,7 @@ def import_table_modules() -> None:
 
 TABLE_MODULES = (
     "orgbook.ledger.store",
+    "orgbook.ledger.cosignatures",
     "orgbook.issuer.store",
     "orgbook.verifier.search",
     "orgbook.feeds.store",

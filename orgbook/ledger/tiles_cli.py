@@ -29,9 +29,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     engine = make_engine(args.db or default_database_url(data_dir))
     try:
         create_all(engine)
-        from orgbook.ledger.witness_api import ensure_table
-
-        ensure_table(engine)
         verifiers = [NoteVerifier.from_vkey(v) for v in args.vkey or ()]
         local = load_ledger_verifier(data_dir)
         if local is not None:

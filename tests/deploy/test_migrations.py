@@ -10,7 +10,20 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    select,
+    text,
+)
 
 import orgbook
 from orgbook import migrations
@@ -134,6 +147,80 @@ def test_an_unversioned_create_all_database_is_adopted(db_url: str, tmp_path: Pa
         assert (before, after) == (migrations.BASE_REVISION, migrations.head_revision())
         with engine.connect() as conn:
             assert conn.execute(text("SELECT value FROM ledger_meta")).scalar() == "x/ledger"
+            assert migrations.schema_diff(conn) == []
+    finally:
+        engine.dispose()
+
+
+def _cosignatures_as_the_push_endpoint_made_them() -> Table:
+    """``ledger_cosignatures`` as ``witness_api.ensure_table`` created it on the first push,
+    before revision 0003 existed (a copy: the declaration it was made from is gone)."""
+    return Table(
+        "ledger_cosignatures",
+        MetaData(),
+        Column("size", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+               autoincrement=False),
+        Column("witness", String(500), primary_key=True),
+        Column("key_hash", LargeBinary(4), primary_key=True),
+        Column("line", Text, nullable=False),
+        Column("timestamp", BigInteger, nullable=False),
+        Column("received_at", String(32), nullable=False),
+    )  # fmt: skip
+
+
+COSIGNATURE = {
+    "size": 7,
+    "witness": "witness.test/w1",
+    "key_hash": b"\x01\x02\x03\x04",
+    "line": "— witness.test/w1 AQIDBA==",
+    "timestamp": 1_795_000_000,
+    "received_at": "2026-11-23T12:00:00Z",
+}
+
+
+def test_0003_adopts_the_cosignatures_table_made_on_first_push(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A registry at 0002 whose witnesses had pushed: the table and its rows are kept."""
+    engine = make_engine(db_url)
+    try:
+        migrations.upgrade(engine, "0002")
+        old = _cosignatures_as_the_push_endpoint_made_them()
+        old.create(engine)
+        with engine.begin() as conn:
+            conn.execute(old.insert().values(**COSIGNATURE))
+        assert migrations.upgrade(engine) == ("0002", migrations.head_revision())
+        with engine.connect() as conn:
+            assert conn.execute(select(old)).mappings().one() == COSIGNATURE
+            assert migrations.schema_diff(conn) == []
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+    assert main(["db", "check", "--db", db_url]) == 0
+    assert "matches the table declarations" in capsys.readouterr().out
+
+
+def test_0003_creates_and_drops_the_cosignatures_table(db_url: str) -> None:
+    from alembic import command
+
+    from orgbook.ledger.cosignatures import ledger_cosignatures
+
+    engine = make_engine(db_url)
+    try:
+        migrations.upgrade(engine, "0002")
+        assert not inspect(engine).has_table("ledger_cosignatures")
+        migrations.upgrade(engine, "0003")
+        with engine.begin() as conn:
+            conn.execute(ledger_cosignatures.insert().values(**COSIGNATURE))
+        with engine.begin() as conn:
+            command.downgrade(migrations.alembic_config(conn), "0002")
+        with engine.connect() as conn:
+            assert migrations.current_revision(conn) == "0002"
+            assert not inspect(conn).has_table("ledger_cosignatures")
+            assert inspect(conn).has_table("feed_subscriptions")  # 0002's tables stay
+        migrations.upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(select(ledger_cosignatures)).first() is None
             assert migrations.schema_diff(conn) == []
     finally:
         engine.dispose()
