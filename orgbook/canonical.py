@@ -102,8 +102,6 @@ def _fast_path_safe(value: Any, depth: int = 0) -> bool:
     if depth > 200:
         return False
     kind = type(value)
-    if kind is str:
-        return True
     if kind is dict:
         for key, item in value.items():
             if type(key) is not str:
@@ -112,14 +110,31 @@ def _fast_path_safe(value: Any, depth: int = 0) -> bool:
             # points (orjson); also catches lone surrogates for the reference path to reject.
             if not key.isascii() and any(ord(c) > 0xD7FF for c in key):
                 return False
+            # Scalars inline (most members are strings): a call per member doubles the walk.
+            item_kind = type(item)
+            if item_kind is str or item is None or item_kind is bool:
+                continue
+            if item_kind is int:
+                if -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
+                    continue
+                return False
             if not _fast_path_safe(item, depth + 1):
                 return False
         return True
     if kind is list or kind is tuple:
-        return all(_fast_path_safe(item, depth + 1) for item in value)
-    if kind is int:
-        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
-    return kind is bool or value is None or kind is Canonical
+        return all(_leaf_safe(item) or _fast_path_safe(item, depth + 1) for item in value)
+    return _leaf_safe(value) or kind is Canonical
+
+
+def _leaf_safe(value: Any) -> bool:
+    """A scalar the fast path renders as JCS does (strings, booleans, null, safe integers).
+
+    False for containers (and for floats and unsafe integers): the caller walks those.
+    """
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    return kind is int and -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
 
 
 def canonicalize_reference(value: Any) -> bytes:
@@ -226,8 +241,10 @@ def loads_strict(data: bytes | str) -> Any:
             text = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise CanonicalizationError(f"JSON text is not UTF-8: {exc.reason}") from exc
+        valid_utf8 = True
     else:
         text = data
+        valid_utf8 = text.isascii() or _encodes_utf8(text)
     try:
         value = json.loads(
             text,
@@ -243,6 +260,17 @@ def loads_strict(data: bytes | str) -> Any:
         raise CanonicalizationError("JSON nested too deeply") from exc
     except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
         raise CanonicalizationError(f"unrepresentable JSON number: {exc}") from exc
-    if _has_lone_surrogate(value):
+    # A surrogate can only come from a \\u escape or from a str that is not valid UTF-8, and
+    # nothing nests MAX_DEPTH deep with fewer brackets: then the walk has nothing to find.
+    walk = not valid_utf8 or "\\u" in text or text.count("{") + text.count("[") >= MAX_DEPTH
+    if walk and _has_lone_surrogate(value):
         raise CanonicalizationError("JSON text contains a lone surrogate escape")
     return value
+
+
+def _encodes_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

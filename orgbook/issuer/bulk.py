@@ -9,6 +9,11 @@
   Idempotency on registry event ids is a second line of defence.
 * **Rejects**: invalid records go to a reject file (JSON Lines: line number, event id, the
   problem with its JSON-Schema path) and the rest continue.
+* **Search index once per organisation**: an organisation's records are spread over the whole
+  feed, so each batch marks the organisations it touched (``search_pending``, in the batch's
+  transaction) and their search documents are built once, when the feed ends — or when the next
+  feed starts, if this one was killed. Ledger, credentials and profiles are current at every
+  batch; only search lags until the feed's end.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sqlalchemy import Connection, select, update
 
 from orgbook.canonical import loads_strict
 from orgbook.errors import BadInput, OrgBookError
+from orgbook.issuer.projections import flush_pending, pending_count
 from orgbook.issuer.service import Issuance, Outcome
 from orgbook.issuer.store import ingest_progress
 from orgbook.progress import Progress
@@ -167,6 +173,8 @@ def ingest_file(
         # warm and nothing reconnects between batches (the engine's pool may be NullPool).
         with engine.connect() as conn, path.open("rb") as handle:
             _bulk_pragmas(conn)
+            # A feed killed before its end left organisations waiting for the search index.
+            _flush_search(issuance, conn, progress)
             if kind == "jsonl":
                 handle.seek(start_offset)
                 stream = _jsonl_records(handle, start_line)
@@ -193,13 +201,14 @@ def ingest_file(
                     )
                     .values(finished=True)
                 )
+            bar.update(count=total_records, done=size, force=True)
+            bar.finish()
+            _flush_search(issuance, conn, progress)
             if total_records and conn.dialect.name == "postgresql":
                 # A bulk load rewrites most rows of the projection and search tables: refresh
                 # the planner's statistics rather than wait for autovacuum to notice.
                 with conn.begin():  # statistics are transactional: commit them
                     conn.exec_driver_sql("ANALYZE")
-        bar.update(count=total_records, done=size, force=True)
-        bar.finish()
     finally:
         for reject_file in rejects:
             reject_file.close()
@@ -214,6 +223,20 @@ def ingest_file(
         resumed_from_line=start_line,
         reject_file=str(reject_path) if counts["rejected"] else None,
     )
+
+
+def _flush_search(issuance: Issuance, conn: Connection, progress: bool) -> None:
+    """Index the organisations a feed deferred (see ``Issuance.submit(defer_search=True)``)."""
+    if not issuance.index_search:
+        return
+    with conn.begin():
+        waiting = pending_count(conn)
+    if not waiting:
+        return
+    bar = Progress("search index", total=waiting, unit="organisations", enabled=progress)
+    flush_pending(conn, progress=lambda done: bar.update(count=done, done=done))
+    bar.update(count=waiting, done=waiting, force=True)
+    bar.finish()
 
 
 def _tell(handle: BinaryIO) -> int:
@@ -253,6 +276,7 @@ def _issue_batch(
             [value for _, value in good],
             numbers=[line for line, _ in good],
             conn=conn,
+            defer_search=True,
         )
         rejected = len(bad) + sum(1 for o in outcomes if o.status == "rejected")
         conn.execute(

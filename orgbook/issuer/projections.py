@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orgbook.canonical import canonicalize
 from orgbook.issuer.keys import Issuer, list_issuers
@@ -25,11 +27,12 @@ from orgbook.issuer.store import (
     organisation_names,
     organisations,
     relationships,
+    search_pending,
     status_lists,
 )
 from orgbook.ledger.store import Ledger
 
-__all__ = ["ReplayReport", "reindex", "replay"]
+__all__ = ["ReplayReport", "flush_pending", "mark_pending", "pending_count", "reindex", "replay"]
 
 
 def reindex(conn: Connection, org_ids: Sequence[str]) -> None:
@@ -96,6 +99,56 @@ def reindex(conn: Connection, org_ids: Sequence[str]) -> None:
                 )
             )
     upsert_orgs(conn, docs)
+
+
+def mark_pending(conn: Connection, org_ids: Sequence[str]) -> None:
+    """Record that the search documents of ``org_ids`` are due (idempotent), in the caller's
+    transaction: the batch that changed them commits the mark with the change."""
+    rows = [{"organisation_id": org_id} for org_id in dict.fromkeys(org_ids)]
+    if not rows:
+        return
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(insert(search_pending).on_conflict_do_nothing(), rows)
+
+
+def pending_count(conn: Connection) -> int:
+    """How many organisations wait for their search documents."""
+    return int(conn.execute(select(func.count()).select_from(search_pending)).scalar_one())
+
+
+def flush_pending(
+    conn: Connection,
+    *,
+    chunk: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Index every organisation marked by :func:`mark_pending` and clear the marks.
+
+    One transaction per ``chunk`` organisations (``conn`` must not be in a transaction), so the
+    work is resumable: a crash leaves the rest marked. Returns how many were indexed.
+    """
+    done = 0
+    while True:
+        with conn.begin():
+            org_ids = list(
+                conn.execute(
+                    select(search_pending.c.organisation_id)
+                    .order_by(search_pending.c.organisation_id)
+                    .limit(chunk)
+                ).scalars()
+            )
+            if not org_ids:
+                return done
+            reindex(conn, org_ids)
+            for start in range(0, len(org_ids), 500):
+                conn.execute(
+                    delete(search_pending).where(
+                        search_pending.c.organisation_id.in_(org_ids[start : start + 500])
+                    )
+                )
+        done += len(org_ids)
+        if progress is not None:
+            progress(done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +243,7 @@ def replay(
 
     for org_id in old_orgs - set(new_orgs):
         delete_org(conn, org_id)
+    conn.execute(delete(search_pending))  # every document was just rebuilt
     return ReplayReport(entries=count, organisations=len(new_orgs), credentials=len(status_index))
 
 

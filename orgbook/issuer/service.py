@@ -112,6 +112,8 @@ class _Plan:
     # credential id -> ledger item position (for the ledger index once appended)
     positions: dict[str, int] = field(default_factory=dict)
     created: str = ""  # the proofs' ``created``, formatted once per batch
+    # Bulk feeds: mark the touched organisations for a later search reindex instead of now.
+    defer_search: bool = False
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -164,15 +166,21 @@ class Issuance:
         numbers: Sequence[int] | None = None,
         checkpoint: bool = True,
         conn: Connection | None = None,
+        defer_search: bool = False,
     ) -> list[Outcome]:
-        """Issue credentials for a batch of records in one transaction; one outcome per record."""
+        """Issue credentials for a batch of records in one transaction; one outcome per record.
+
+        ``defer_search`` (bulk feeds) marks the organisations touched in ``search_pending``
+        instead of refreshing their search documents now; :func:`projections.flush_pending`
+        indexes them later. Everything else (ledger, credentials, profiles) is current at once.
+        """
         if conn is not None:
             return self._submit(
-                conn, issuer_id, records, now=now, numbers=numbers, checkpoint=checkpoint
+                conn, issuer_id, records, now, numbers, checkpoint, defer_search=defer_search
             )
         with self.engine.begin() as tx:
             return self._submit(
-                tx, issuer_id, records, now=now, numbers=numbers, checkpoint=checkpoint
+                tx, issuer_id, records, now, numbers, checkpoint, defer_search=defer_search
             )
 
     def _submit(
@@ -180,10 +188,11 @@ class Issuance:
         conn: Connection,
         issuer_id: str,
         records: Sequence[Any],
-        *,
         now: datetime | None,
         numbers: Sequence[int] | None,
         checkpoint: bool,
+        *,
+        defer_search: bool,
     ) -> list[Outcome]:
         at = _utc(now)
         _lock_issuer(conn, issuer_id)
@@ -219,7 +228,7 @@ class Issuance:
         # 3–5. order against current credentials, build and sign
         keys = {_supersession_key(d) for _, _, _, drafts in accepted for d in drafts}
         current = self._current(conn, keys)
-        plan = _Plan(created=format_datetime(at))
+        plan = _Plan(created=format_datetime(at), defer_search=defer_search)
         if accepted:
             key_id, signer = IssuerKeys.active(conn, issuer.id, self.passphrase)
             first_index = statuslists.allocate(
@@ -561,7 +570,10 @@ class Issuance:
         if self.index_search:
             from orgbook.issuer import projections
 
-            projections.reindex(conn, list(plan.org_updates))
+            if plan.defer_search:
+                projections.mark_pending(conn, list(plan.org_updates))
+            else:
+                projections.reindex(conn, list(plan.org_updates))
 
     @staticmethod
     def _upsert_organisations(

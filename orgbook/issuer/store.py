@@ -178,3 +178,14 @@ ingest_progress = Table(
     Column("finished", Boolean, nullable=False, default=False),
     UniqueConstraint("issuer_id", "source"),
 )
+
+# Organisations whose search documents a bulk feed has not refreshed yet. A feed defers the
+# search index (an organisation's records are spread over the whole feed, so indexing it at
+# every batch would redo it several times) and marks what it touched here, in each batch's
+# transaction; the feed's end, or the next feed's start after a crash, indexes them and clears
+# the rows (`orgbook.issuer.projections.flush_pending`).
+search_pending = Table(
+    "search_pending",
+    metadata,
+    Column("organisation_id", String(200), primary_key=True),
+)

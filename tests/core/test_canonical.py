@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orgbook.canonical import (
+    MAX_DEPTH,
     Canonical,
     _fast_path_safe,
     canonicalize,
@@ -237,6 +238,24 @@ def test_loads_strict_rejects_overflowing_numbers(text: str) -> None:
 def test_loads_strict_wraps_huge_integer_literal() -> None:
     with pytest.raises(CanonicalizationError):
         loads_strict("1" * 5000)
+
+
+def test_loads_strict_rejects_a_literal_lone_surrogate_in_str_input() -> None:
+    # No \\u escape in the text: the surrogate is in the Python str itself.
+    with pytest.raises(CanonicalizationError):
+        loads_strict('{"name": "a\ud800b"}')
+    with pytest.raises(CanonicalizationError):
+        loads_strict('["\udfff"]')
+
+
+@pytest.mark.parametrize("text_type", [str, bytes])
+def test_loads_strict_depth_limit_holds_without_escapes(text_type: type) -> None:
+    at_limit = "[" * MAX_DEPTH + "]" * MAX_DEPTH  # deepest container at depth MAX_DEPTH - 1
+    beyond = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+    encode = (lambda t: t.encode()) if text_type is bytes else (lambda t: t)
+    assert loads_strict(encode(at_limit)) is not None
+    with pytest.raises(CanonicalizationError):
+        loads_strict(encode(beyond))
 
 
 def test_loads_strict_deep_nesting_is_a_canonicalization_error() -> None:

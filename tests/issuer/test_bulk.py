@@ -160,11 +160,16 @@ def test_progress_bar_shows_count_rate_and_eta_on_stderr(
     result = ingest_file(registry.issuance(), BC, feed, batch_size=20)  # type: ignore[arg-type]
     captured = capsys.readouterr()
     assert captured.out == ""
-    last = captured.err.strip().splitlines()[-1]
+    lines = captured.err.strip().splitlines()
+    last = [line for line in lines if line.startswith("ingest feed.jsonl")][-1]
     assert f"{result.records:,} records" in last
     assert "/s" in last
     assert "ETA" in last
     assert "100.0%" in last
+    # Then the deferred search index, with its own bar, after the feed's.
+    assert lines[-1].startswith("search index")
+    assert "100.0%" in lines[-1]
+    assert "organisations" in lines[-1]
 
 
 @pytest.mark.slow
