@@ -67,7 +67,7 @@ def test_a_bulk_feed_indexes_exactly_what_per_batch_indexing_does(
     records = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines()]
 
     bulk_registry = _registry(tmp_path / "bulk", db_url)  # the API side is SQLite
-    ingest_file(bulk_registry.issuance(), BC, feed, batch_size=37, progress=False)  # type: ignore[arg-type]
+    ingest_file(bulk_registry.issuance(), BC, feed, batch_size=37, progress=False)
 
     api_registry = _registry(tmp_path / "api")
     issuance: Any = api_registry.issuance()
