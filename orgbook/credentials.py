@@ -14,9 +14,11 @@ What it must not do: decide which credentials a registry record produces (that i
 from __future__ import annotations
 
 import enum
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +43,7 @@ SUBJECT_PREFIX = "urn:orgbook:org:"
 # uuid5 namespace for credential ids: uuid5(NAMESPACE_URL, "https://orgbook.example/credentials").
 # Fixed forever: changing it would change every credential id.
 CREDENTIAL_ID_NAMESPACE = uuid.UUID("8dd4b64d-432b-5986-af0e-490cc27ae59f")
+_NAMESPACE_BYTES = CREDENTIAL_ID_NAMESPACE.bytes
 _REGISTRATION_NUMBER_SAFE = "-._~!$&'()*+,;=:@"
 
 
@@ -126,6 +129,13 @@ def subject_id(jurisdiction: str, number: str) -> str:
     The registration number is kept as the registry wrote it; characters a URN may not carry
     (spaces, ``#``, ``?``, ``/``, non-ASCII…) are percent-encoded so the id stays one URN.
     """
+    if type(jurisdiction) is str and type(number) is str:
+        return _subject_id(jurisdiction, number)  # an organisation's credentials share it
+    return _subject_id.__wrapped__(jurisdiction, number)  # unhashable: BadInput, not TypeError
+
+
+@lru_cache(maxsize=65536)
+def _subject_id(jurisdiction: str, number: str) -> str:
     jurisdiction = _check_part(jurisdiction, "jurisdiction")
     if ":" in jurisdiction:
         raise BadInput("jurisdiction must not contain ':'")
@@ -140,7 +150,14 @@ def credential_id(issuer_did: str, event_id: str, type_slug: str) -> str:
             raise BadInput(f"{what} must be a non-empty string")
     # NUL separators: no two (issuer, event, type) triples share a name.
     name = "\x00".join((issuer_did, event_id, type_slug))
-    return uuid.uuid5(CREDENTIAL_ID_NAMESPACE, name).urn
+    # uuid.uuid5(CREDENTIAL_ID_NAMESPACE, name).urn, without building a UUID object (RFC 9562
+    # section 5.5: SHA-1 of namespace + name, version 5, variant 10).
+    sha1 = hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8"), usedforsecurity=False)
+    digest = bytearray(sha1.digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def build_credential(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import Connection, select, update
@@ -32,13 +33,29 @@ def list_url(public_url: str, issuer_id: str, purpose: str, number: int) -> str:
 
 def entries(public_url: str, issuer_id: str, index: int) -> list[dict[str, Any]]:
     """The two ``BitstringStatusListEntry`` objects for status index ``index``."""
-    from orgbook.statuslist import status_entry
-
     number, position = divmod(index, LIST_SIZE)
     return [
-        status_entry(list_url(public_url, issuer_id, purpose, number), position, purpose)
-        for purpose in PURPOSES
+        {**template, "id": f"{url}#{position}", "statusListIndex": str(position)}
+        for url, template in _entry_templates(public_url, issuer_id, number)
     ]
+
+
+@lru_cache(maxsize=1024)
+def _entry_templates(
+    public_url: str, issuer_id: str, number: int
+) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """Each purpose's list URL and entry (position 0), checked once per list, not per credential.
+
+    :func:`entries` only replaces the two members that depend on the position; the key order
+    stays ``status_entry``'s (it does not matter to JCS, but the documents read the same).
+    """
+    from orgbook.statuslist import status_entry
+
+    templates = []
+    for purpose in PURPOSES:
+        url = list_url(public_url, issuer_id, purpose, number)
+        templates.append((url, status_entry(url, 0, purpose)))
+    return tuple(templates)
 
 
 def allocate(conn: Connection, issuer_id: str, count: int) -> int:

@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from orgbook.credentials import (
+    CREDENTIAL_ID_NAMESPACE,
     CredentialType,
     build_credential,
     credential_id,
@@ -217,11 +220,29 @@ def test_organisation_and_subject_ids() -> None:
         ("CA:BC", "BC1"),
         ("CA-BC", "BC\n1"),
         (None, "x"),
+        (["CA-BC"], "BC1"),  # unhashable: still BadInput (the id is cached per organisation)
+        ("CA-BC", {"n": 1}),
     ],
 )
 def test_bad_identifier_parts_are_rejected(jurisdiction: Any, number: Any) -> None:
     with pytest.raises(BadInput):
         subject_id(jurisdiction, number)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1), st.text(min_size=1), st.text(min_size=1))
+def test_credential_id_equals_the_standard_library_uuid5(did: str, event: str, slug: str) -> None:
+    assume(all(_encodes(v) for v in (did, event, slug)))
+    expected = uuid.uuid5(CREDENTIAL_ID_NAMESPACE, f"{did}\x00{event}\x00{slug}").urn
+    assert credential_id(did, event, slug) == expected
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def test_credential_id_is_deterministic_uuid5() -> None:
