@@ -29,6 +29,7 @@ import binascii
 import hashlib
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,6 +50,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    any_,
     bindparam,
     delete,
     event,
@@ -57,7 +59,9 @@ from sqlalchemy import (
     literal,
     select,
     tuple_,
+    union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -189,6 +193,7 @@ class Suggestion:
 # Every column that is ordered or compared by range sorts in code-point order on PostgreSQL too.
 _Key = Text().with_variant(Text(collation="C"), "postgresql")
 _Id = BigInteger().with_variant(Integer(), "sqlite")  # INTEGER PRIMARY KEY = the SQLite rowid
+_KEY_ARRAY = ARRAY(Text(collation="C"))
 
 search_org = Table(
     "search_org",
@@ -644,15 +649,24 @@ def _filtered(stmt: Select[Any], org_id: Any, filters: list[ColumnElement[bool]]
     return stmt.join(search_org, search_org.c.org_id == org_id).where(*filters)
 
 
+def _one_of(conn: Connection, column: Any, values: list[str]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one statement text whatever the
+    number of values, so the driver prepares it once and the server stops re-planning it."""
+    if is_sqlite(conn):
+        condition: ColumnElement[bool] = column.in_(values)
+    else:
+        condition = column == any_(bindparam(None, values, type_=_KEY_ARRAY))
+    return condition
+
+
 def _names_of(conn: Connection, org_ids: Iterable[str]) -> dict[str, list[_Name]]:
     ids = sorted(set(org_ids))
     out: dict[str, list[_Name]] = {org: [] for org in ids}
     n = search_name
     for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
         rows = conn.execute(
-            select(n.c.org_id, n.c.kind, n.c.name, n.c.norm).where(
-                n.c.org_id.in_(ids[start : start + _CHUNK])
-            )
+            select(n.c.org_id, n.c.kind, n.c.name, n.c.norm).where(_one_of(conn, n.c.org_id, chunk))
         )
         for row in rows:
             out[row.org_id].append(_Name(_KIND_RANK[row.kind], row.norm, row.name))
@@ -663,7 +677,7 @@ def _orgs_of(conn: Connection, org_ids: Iterable[str]) -> dict[str, Any]:
     ids = sorted(set(org_ids))
     if not ids:
         return {}
-    rows = conn.execute(select(search_org).where(search_org.c.org_id.in_(ids)))
+    rows = conn.execute(select(search_org).where(_one_of(conn, search_org.c.org_id, ids)))
     return {row.org_id: row for row in rows}
 
 
@@ -789,14 +803,19 @@ def _prefix_orgs_for_total(
 ) -> tuple[set[str], bool]:
     p = search_prefix
     lo, hi = _prefix_range(plan)
-    out: set[str] = set()
+    parts = []
+    for is_start in (1, 0):  # up to TOTAL_CAP rows of each range, in one statement
+        stmt = select(p.c.is_start, p.c.org_id)
+        stmt = stmt.where(p.c.is_start == is_start, p.c.key >= lo, p.c.key < hi)
+        # in index order: when capped, both backends count the same TOTAL_CAP rows
+        stmt = _filtered(stmt, p.c.org_id, filters).order_by(p.c.key, p.c.org_id)
+        part = stmt.limit(TOTAL_CAP).subquery()
+        parts.append(select(part.c.is_start, part.c.org_id))
+    rows = conn.execute(union_all(*parts)).all()
+    per_range = Counter(row.is_start for row in rows)
     capped = len(plan.norm) > KEY_LEN  # keys are truncated: the count may include near misses
-    for is_start in (1, 0):
-        stmt = select(p.c.org_id).where(p.c.is_start == is_start, p.c.key >= lo, p.c.key < hi)
-        ids = conn.execute(_filtered(stmt, p.c.org_id, filters).limit(TOTAL_CAP)).scalars().all()
-        out.update(ids)
-        capped = capped or len(ids) >= TOTAL_CAP
-    return out, capped
+    capped = capped or any(count >= TOTAL_CAP for count in per_range.values())
+    return {row.org_id for row in rows}, capped
 
 
 def _fuzzy_tier(
@@ -813,16 +832,24 @@ def _fuzzy_tier(
     groups = [_alternatives(vocab, word) for word in words]
     if not all(groups):
         return [], False  # a word that is nowhere near any indexed word
-    n = search_name
     backend = search_sqlite if is_sqlite(conn) else search_pg
-    stmt = _filtered(backend.matching_names(n, groups), n.c.org_id, filters)
+    stmt = backend.matching_names(search_name, groups)
     # Ranking needs the candidates in a total order both backends share, i.e. sorting them all:
     # too broad a set (only common words) is not ranked at all, the same way on both backends.
-    broad = select(func.count()).select_from(stmt.limit(FUZZY_BROAD + 1).subquery())
-    if conn.execute(broad).scalar_one() > FUZZY_BROAD:
+    # One statement counts the matches (up to FUZZY_BROAD + 1) and returns the first FUZZY_CAP
+    # in that order: one pass over the token index, not one to count and one to fetch.
+    # (A name row is one (org_id, norm): an organisation's names are distinct once normalised.)
+    stmt = _filtered(stmt, stmt.selected_columns.org_id, filters)
+    matches = stmt.limit(FUZZY_BROAD + 1).subquery()
+    ranked = (
+        select(matches.c.org_id, func.count().over().label("matches"))
+        .order_by(matches.c.norm, matches.c.org_id)
+        .limit(FUZZY_CAP)
+    )
+    rows = conn.execute(ranked).all()
+    if rows and rows[0].matches > FUZZY_BROAD:
         return [], True
-    stmt = stmt.order_by(n.c.norm, n.c.org_id, n.c.kind).limit(FUZZY_CAP)
-    row_ids = conn.execute(stmt).scalars().all()
+    row_ids = [row.org_id for row in rows]
     candidates = [org for org in dict.fromkeys(row_ids) if org not in skip]
     names = _names_of(conn, candidates)
     sets = [set(group) for group in groups]

@@ -47,7 +47,7 @@ def tsquery(groups: Sequence[Sequence[str]]) -> str:
 
 
 def matching_names(name_table: Table, groups: Sequence[Sequence[str]]) -> Select[Any]:
-    """``SELECT org_id`` of the ``search_name`` rows that have a token of every group."""
+    """``SELECT org_id, norm`` of the ``search_name`` rows that have a token of every group."""
     tokens = func.array_to_tsvector(func.string_to_array(name_table.c.norm, literal_column("' '")))
     query = cast(bindparam("pg_tsquery", tsquery(groups), type_=String), TSQUERY)
-    return select(name_table.c.org_id).where(tokens.bool_op("@@")(query))
+    return select(name_table.c.org_id, name_table.c.norm).where(tokens.bool_op("@@")(query))

@@ -73,7 +73,7 @@ def match_query(groups: Sequence[Sequence[str]]) -> str:
 
 
 def matching_names(name_table: Table, groups: Sequence[Sequence[str]]) -> Select[Any]:
-    """``SELECT org_id`` of the ``search_name`` rows that have a token of every group.
+    """``SELECT org_id, norm`` of the ``search_name`` rows that have a token of every group.
 
     Driven by the FTS5 table (a join, not ``id IN (…)``, which would materialise every match
     before a ``LIMIT`` could stop it).
@@ -83,7 +83,7 @@ def matching_names(name_table: Table, groups: Sequence[Sequence[str]]) -> Select
         bindparam("fts_query", match_query(groups), type_=String)
     )
     return (
-        select(name_table.c.org_id)
+        select(name_table.c.org_id, name_table.c.norm)
         .select_from(fts.join(name_table, name_table.c.id == fts.c.rowid))
         .where(match)
     )
