@@ -26,6 +26,7 @@ collapsing or passing through.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -204,6 +205,7 @@ def _pairs_no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 MAX_DEPTH = 128
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -260,9 +262,13 @@ def loads_strict(data: bytes | str) -> Any:
         raise CanonicalizationError("JSON nested too deeply") from exc
     except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
         raise CanonicalizationError(f"unrepresentable JSON number: {exc}") from exc
-    # A surrogate can only come from a \\u escape or from a str that is not valid UTF-8, and
-    # nothing nests MAX_DEPTH deep with fewer brackets: then the walk has nothing to find.
-    walk = not valid_utf8 or "\\u" in text or text.count("{") + text.count("[") >= MAX_DEPTH
+    # A surrogate can only come from a \\uD800-\\uDFFF escape or from a str that is not valid
+    # UTF-8, and nothing nests MAX_DEPTH deep with fewer brackets: then the walk finds nothing.
+    walk = (
+        not valid_utf8
+        or _SURROGATE_ESCAPE.search(text) is not None
+        or text.count("{") + text.count("[") >= MAX_DEPTH
+    )
     if walk and _has_lone_surrogate(value):
         raise CanonicalizationError("JSON text contains a lone surrogate escape")
     return value

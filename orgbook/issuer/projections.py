@@ -24,6 +24,7 @@ from orgbook.issuer.keys import Issuer, list_issuers
 from orgbook.issuer.store import (
     credential_events,
     credentials,
+    issuers,
     organisation_names,
     organisations,
     relationships,
@@ -126,10 +127,15 @@ def flush_pending(
 
     One transaction per ``chunk`` organisations (``conn`` must not be in a transaction), so the
     work is resumable: a crash leaves the rest marked. Returns how many were indexed.
+
+    Each chunk first locks every issuer row (in id order, as issuance locks its own): two
+    feeds ending at once, or a feed's flush and an API batch re-indexing the same organisation,
+    would otherwise rewrite the same search rows concurrently (on PostgreSQL, a duplicate key).
     """
     done = 0
     while True:
         with conn.begin():
+            conn.execute(select(issuers.c.id).order_by(issuers.c.id).with_for_update()).all()
             org_ids = list(
                 conn.execute(
                     select(search_pending.c.organisation_id)
