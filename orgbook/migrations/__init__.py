@@ -76,6 +76,26 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> frozenset[str]:
+    """Every revision this code has a script for."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return frozenset(script.revision for script in scripts.walk_revisions())
+
+
+def _refuse_unknown(before: str | None, head: str) -> None:
+    """A database a newer release upgraded: say so, rather than Alembic's "can't locate"."""
+    if before is not None and before not in known_revisions():
+        from orgbook.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"the database schema is at revision {before}, which this release does not know "
+            f"(its newest is {head}): a newer orgbook upgraded it; run that release or newer",
+            field="database",
+        )
+
+
 def current_revision(conn: Connection) -> str | None:
     """The revision the database is at (``None``: never migrated)."""
     from alembic.migration import MigrationContext
@@ -103,11 +123,14 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
 
     head = head_revision()
     with engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
-        if revision in ("head", head) and current_revision(conn) == head:
+        at = current_revision(conn)
+        if revision in ("head", head) and at == head:
             return head, head
+        _refuse_unknown(at, head)
     with engine.begin() as conn:
         migration_lock(conn)
         before = current_revision(conn)
+        _refuse_unknown(before, head)
         if before is None and _unversioned_orgbook_schema(conn):
             command.stamp(alembic_config(conn), BASE_REVISION)
             before = BASE_REVISION

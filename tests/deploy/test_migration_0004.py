@@ -1,12 +1,16 @@
-"""Revision 0004: the ``search_pending`` marks of bulk feeds, on SQLite and PostgreSQL."""
+"""Revision 0004 (the ``search_pending`` marks of bulk feeds), and a database newer than the
+release, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from orgbook import migrations
+from orgbook.cli import main
 from orgbook.db import make_engine
+from orgbook.errors import ConfigurationError
 from orgbook.issuer.store import search_pending
 
 
@@ -41,3 +45,24 @@ def test_0004_creates_and_drops_the_table(db_url: str) -> None:
             assert inspect(conn).has_table("ledger_cosignatures")  # 0003's table stays
     finally:
         engine.dispose()
+
+
+def test_a_database_a_newer_release_upgraded_is_refused_clearly(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An older replica restarted after a newer release upgraded the schema: a clear error
+    naming both revisions (exit 2), not Alembic's "can't locate revision"."""
+    engine = make_engine(db_url)
+    try:
+        migrations.upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+        with pytest.raises(ConfigurationError) as caught:
+            migrations.upgrade(engine)
+        assert "revision 0999" in caught.value.detail
+        assert f"its newest is {migrations.head_revision()}" in caught.value.detail
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+    assert main(["db", "upgrade", "--db", db_url]) == 2
+    assert "0999" in capsys.readouterr().err
