@@ -89,6 +89,7 @@ __all__ = [
     "autocomplete",
     "delete_org",
     "ensure_search_schema",
+    "reindex_stale",
     "search",
     "upsert_orgs",
 ]
@@ -348,6 +349,70 @@ def upsert_orgs(conn: Connection, docs: Sequence[OrgDoc]) -> None:
 def delete_org(conn: Connection, org_id: str) -> None:
     """Remove an organisation from the index (no error if it is not there)."""
     _remove(conn, [org_id])
+
+
+def reindex_stale(conn: Connection) -> int:
+    """Re-index the organisations whose indexed strings an older :func:`normalise` made.
+
+    When normalisation changes (e.g. "ł" began to fold to "l"), names indexed before no longer
+    equal what queries normalise to. This finds the organisations whose stored ``norm`` or
+    ``sort_key`` differs from what ``normalise`` now makes of the stored name, rebuilds their
+    documents from the search tables themselves (names, numbers, status, tags) and re-indexes
+    them, in the caller's transaction. Returns how many; 0 when the index is current. The
+    vocabulary keeps the old spellings (it is append-only); they only cost an empty
+    alternative. ``orgbook ledger replay`` is the full rebuild from the ledger.
+    """
+    n, o = search_name, search_org
+    stale = {
+        row.org_id
+        for row in conn.execute(select(n.c.org_id, n.c.name, n.c.norm))
+        if normalise(row.name) != row.norm
+    }
+    stale.update(
+        row.org_id
+        for row in conn.execute(select(o.c.org_id, o.c.name, o.c.sort_key))
+        if normalise(row.name) != row.sort_key
+    )
+    ids = sorted(stale)
+    for start in range(0, len(ids), _CHUNK):
+        upsert_orgs(conn, _stored_docs(conn, ids[start : start + _CHUNK]))
+    return len(ids)
+
+
+def _stored_docs(conn: Connection, org_ids: list[str]) -> list[OrgDoc]:
+    """The documents of ``org_ids`` as the search tables hold them."""
+    n, t = search_name, search_tag
+    names: dict[str, list[NameEntry]] = {org: [] for org in org_ids}
+    for row in conn.execute(
+        select(n.c.org_id, n.c.kind, n.c.name).where(_one_of(conn, n.c.org_id, org_ids))
+    ):
+        names[row.org_id].append(NameEntry(row.name, row.kind))
+    tags: dict[tuple[str, str], list[str]] = {}
+    for row in conn.execute(
+        select(t.c.org_id, t.c.kind, t.c.value).where(_one_of(conn, t.c.org_id, org_ids))
+    ):
+        tags.setdefault((row.org_id, row.kind), []).append(row.value)
+    docs = []
+    for org_id, row in _orgs_of(conn, org_ids).items():
+        # the displayed name first (it is what _current_name picks); if it normalised to
+        # nothing it was not indexed as a name, but it is still the one to show
+        entries = sorted(names[org_id], key=lambda e: (e.kind != "current", e.name != row.name))
+        if row.name and all(e.name != row.name for e in entries):
+            entries.insert(0, NameEntry(row.name, "current"))
+        docs.append(
+            OrgDoc(
+                org_id=org_id,
+                jurisdiction=row.jurisdiction,
+                registration_number=row.registration_number,
+                business_number=row.business_number,
+                names=entries,
+                status=row.status,
+                entity_type=row.entity_type,
+                issuers=sorted(tags.get((org_id, "i"), [])),
+                credential_types=sorted(tags.get((org_id, "c"), [])),
+            )
+        )
+    return docs
 
 
 def _remove(conn: Connection, org_ids: list[str]) -> None:

@@ -21,6 +21,7 @@ from orgbook.verifier.search import (
     autocomplete,
     delete_org,
     ensure_search_schema,
+    reindex_stale,
     search,
     upsert_orgs,
 )
@@ -528,3 +529,50 @@ def test_org_without_names_is_found_by_number(engine: Engine) -> None:
         upsert_orgs(c, [doc])
         hit = find(c, "N1").hits[0]
     assert (hit.org_id, hit.name, hit.match) == ("CA-BC:N1", "", "number")
+
+
+# --- changes of normalisation ------------------------------------------------------------------
+
+
+def _normalise_before_unaccent(text: str) -> str:
+    """``normalise`` as it was before letters without a decomposition were folded."""
+    import re
+    import unicodedata
+
+    def strip(s: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+
+    folded = strip(strip(text).casefold()).replace("&", " and ")
+    return re.sub(r"[\W_]+", " ", folded).strip()
+
+
+def test_reindex_stale_brings_an_old_index_up_to_date(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lodz = org(
+        "BC0000101",
+        "Łódź Trading Ltd.",
+        former=("Ørsted Imports Ltd.",),
+        bn="111222333",
+        issuers=("bc-registries", "cra"),
+        types=("registration", "business-number"),
+    )
+    with monkeypatch.context() as old:  # indexed by the previous release
+        old.setattr(search_module, "normalise", _normalise_before_unaccent)
+        with engine.begin() as c:
+            upsert_orgs(c, [*ALL_DOCS, lodz])
+    with engine.connect() as c:
+        # what an upgraded verifier sees before: a typo of "łodz", not the name
+        assert [h.match for h in find(c, "Lodz Trading").hits] == ["fuzzy"]
+        before = [find(c, q) for q in ("smith", "Société Générale", "BC0000009")]
+    with engine.begin() as c:
+        assert reindex_stale(c) == 1
+    with engine.begin() as c:
+        assert reindex_stale(c) == 0  # idempotent
+    with engine.connect() as c:
+        hit = find(c, "Lodz Trading").hits[0]
+        assert (hit.org_id, hit.match) == ("CA-BC:BC0000101", "exact")
+        assert hit.name == "Łódź Trading Ltd."
+        assert find(c, "orsted imports").hits[0].matched_name == "Ørsted Imports Ltd."
+        assert find(c, "111 222 333", issuer="cra", credential_type="business-number").total == 1
+        assert [find(c, q) for q in ("smith", "Société Générale", "BC0000009")] == before
