@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def build(orgs: int, directory: Path) -> tuple[Any, list[dict[str, Any]]]:
@@ -53,6 +54,44 @@ def build(orgs: int, directory: Path) -> tuple[Any, list[dict[str, Any]]]:
             conn.execute(select(credentials.c.id).where(credentials.c.state == "current")).scalars()
         )
         bundles = [bundle_for(conn, registry.ledger, cid) for cid in ids]
+    return registry, bundles
+
+
+def existing(
+    data_dir: Path, url: str | None, public_url: str, passphrase: bytes, sample: int, seed: int
+) -> tuple[Any, list[dict[str, Any]]]:
+    """A registry made elsewhere (e.g. ``issuance_bench.py --keep``): bundles of a random sample
+    of its current credentials, spread over the whole ledger."""
+    import random
+
+    from sqlalchemy import select
+
+    from orgbook.config import get_settings
+    from orgbook.db import reading
+    from orgbook.issuer.store import credentials
+    from orgbook.registry import open_registry
+    from orgbook.verifier.profiles import bundle_for
+
+    settings = get_settings(
+        data_dir=str(data_dir),
+        database_url=url or f"sqlite:///{data_dir / 'orgbook.sqlite3'}",
+        public_url=public_url,
+    )
+    registry = open_registry(settings, passphrase=passphrase)
+    with reading(registry.engine) as conn:
+        rng = random.Random(seed)
+        ids: list[str] = []
+        total = 0
+        query = select(credentials.c.id).where(credentials.c.state == "current")
+        for cid in conn.execute(query).scalars():  # reservoir sample: memory stays small
+            total += 1
+            if len(ids) < sample:
+                ids.append(cid)
+            elif (slot := rng.randrange(total)) < sample:
+                ids[slot] = cid
+        bundles = [bundle_for(conn, registry.ledger, cid) for cid in ids]
+        size = registry.ledger.size(conn)
+    print(f"registry: {data_dir} ({size:,} ledger entries, {total:,} current credentials)")
     return registry, bundles
 
 
@@ -150,16 +189,15 @@ def http(
     clients: int,
     concurrency: int,
     limit: int,
+    passphrase: bytes,
 ) -> None:
     import httpx
-
-    from tests.factories import PASSPHRASE
 
     port = _free_port()
     settings = registry.settings
     env = {
         **os.environ,
-        "ORGBOOK_KEY_PASSPHRASE": PASSPHRASE.decode(),
+        "ORGBOOK_KEY_PASSPHRASE": passphrase.decode(),
         "ORGBOOK_PUBLIC_URL": settings.public_url,
         "ORGBOOK_RATE_LIMIT_PER_MINUTE": "0",
         "ORGBOOK_VERIFY_RATE_LIMIT_PER_MINUTE": "0",
@@ -222,10 +260,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--no-offline", action="store_true")
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        help="use this existing registry's data directory (e.g. from issuance_bench.py --keep) "
+        "instead of generating one",
+    )
+    parser.add_argument("--db", help="with --registry: its database URL (default: SQLite there)")
+    parser.add_argument("--public-url", default="https://registry.example")
+    parser.add_argument("--sample", type=int, default=2000, help="with --registry: bundles")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="orgbook-verify-bench-") as tmp:
-        registry, bundles = build(args.orgs, Path(tmp))
-        print(f"registry: {args.orgs} organisations, {len(bundles)} current credentials")
+        if args.registry:
+            from _registry import PASSPHRASE as passphrase
+
+            registry, bundles = existing(
+                args.registry, args.db, args.public_url, passphrase, args.sample, seed=1
+            )
+        else:
+            from tests.factories import PASSPHRASE as passphrase
+
+            registry, bundles = build(args.orgs, Path(tmp))
+            print(f"registry: {args.orgs} organisations, {len(bundles)} current credentials")
         if not args.no_offline:
             offline(registry, bundles, args.seconds)
         if not args.no_http:
@@ -236,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.clients,
                 args.concurrency,
                 args.max_requests,
+                passphrase,
             )
         registry.close()
     return 0
