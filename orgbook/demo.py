@@ -121,7 +121,7 @@ def build_demo(registry: Any, *, orgs: int, seed: int, progress: bool = True) ->
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from orgbook.app import create_app
+    from orgbook.app import create_app, freeze_startup_heap
     from orgbook.registry import demo_passphrase, open_registry
 
     public_url = f"http://{args.host}:{args.port}"
@@ -149,5 +149,6 @@ def run(args: argparse.Namespace) -> int:
     if args.no_serve:
         return 0
     app = create_app(settings, engine=registry.engine, registry=registry)
+    freeze_startup_heap()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0

@@ -132,7 +132,7 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from orgbook.app import create_app
+    from orgbook.app import create_app, freeze_startup_heap
     from orgbook.cliutil import settings_from_args
     from orgbook.registry import open_registry, resolve_passphrase
 
@@ -144,6 +144,7 @@ def run_serve(args: argparse.Namespace) -> int:
     registry = open_registry(settings, signing=passphrase is not None, passphrase=passphrase)
     app = create_app(settings, registry=registry)
     print(f"orgbook: serving on http://{args.host}:{args.port}/", file=sys.stderr)
+    freeze_startup_heap()
     uvicorn.run(
         app,
         host=args.host,
