@@ -138,11 +138,18 @@ class StatusList:
         size = len(raw) * 8 // status_size
         if size < min_entries:
             raise BadInput(f"status list has {size} entries, fewer than the minimum {min_entries}")
-        decoded = cls.__new__(cls)
-        decoded.size = size
-        decoded.status_size = status_size
-        decoded._bits = bytearray(raw)
-        return decoded
+        return cls.from_bytes(raw, status_size=status_size)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, *, status_size: int = 1) -> StatusList:
+        """The list whose bitstring is ``raw`` (as :meth:`to_bytes` returns it), copied."""
+        if not isinstance(status_size, int) or not 1 <= status_size <= 8:
+            raise BadInput("status_size is 1 to 8 bits")
+        made = cls.__new__(cls)
+        made.size = len(raw) * 8 // status_size
+        made.status_size = status_size
+        made._bits = bytearray(raw)
+        return made
 
     def __len__(self) -> int:
         return self.size

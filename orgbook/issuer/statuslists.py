@@ -122,16 +122,6 @@ def bit(conn: Connection, issuer_id: str, purpose: str, index: int) -> bool:
     return bool(row.bits[position // 8] & (0x80 >> (position % 8)))
 
 
-def _set_positions(bits: bytes) -> list[int]:
-    positions: list[int] = []
-    for byte_index, byte in enumerate(bits):
-        if byte:
-            positions.extend(
-                byte_index * 8 + offset for offset in range(8) if byte & (0x80 >> offset)
-            )
-    return positions
-
-
 def signed_list(
     conn: Connection,
     *,
@@ -165,9 +155,7 @@ def signed_list(
         cached: dict[str, Any] = loads_strict(bytes(row.signed))
         return cached
     bits = bytes(row.bits) if row else bytes(LIST_SIZE // 8)
-    status_list = StatusList(size=len(bits) * 8)
-    for position in _set_positions(bits):
-        status_list.set(position, 1)
+    status_list = StatusList.from_bytes(bits)  # the stored bits are the list's, bit for bit
     at = (now or datetime.now(UTC)).astimezone(UTC)
     unsigned = build_status_list_credential(
         list_id=list_url(public_url, issuer_id, purpose, number),

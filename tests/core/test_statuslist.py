@@ -92,6 +92,23 @@ def test_encode_round_trip_and_determinism() -> None:
     assert [i for i in range(MIN_ENTRIES) if back.get(i)] == [0, 5, 1000, MIN_ENTRIES - 1]
 
 
+def test_from_bytes_is_the_list_whose_bits_those_are() -> None:
+    sl = StatusList()
+    for i in (0, 7, 8, 4097, MIN_ENTRIES - 1):
+        sl.set(i, 1)
+    raw = sl.to_bytes()
+    back = StatusList.from_bytes(raw)
+    assert back == sl
+    assert back.encode() == sl.encode()
+    back.set(3, 1)  # a copy: the caller's bytes and the original list are untouched
+    assert sl.get(3) == 0
+    assert raw == sl.to_bytes()
+    two_bit = StatusList.from_bytes(raw, status_size=2)
+    assert len(two_bit) == len(sl) // 2
+    with pytest.raises(BadInput):
+        StatusList.from_bytes(raw, status_size=9)
+
+
 def test_decodes_the_spec_example() -> None:
     sl = StatusList.decode(SPEC_EXAMPLE)
     assert len(sl) == MIN_ENTRIES
