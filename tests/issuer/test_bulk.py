@@ -172,6 +172,37 @@ def test_progress_bar_shows_count_rate_and_eta_on_stderr(
     assert "organisations" in lines[-1]
 
 
+def test_the_cycle_collector_is_given_back_as_it_was(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bulk ingest runs the collector once per batch; afterwards it is as the caller had it,
+    also when the feed fails half-way."""
+    import gc
+
+    feed = _feed(tmp_path / "feed.jsonl", 20)
+    issuance: Any = registry.issuance()
+    assert gc.isenabled()
+    ingest_file(issuance, BC, feed, batch_size=10, progress=False)
+    assert gc.isenabled()
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        assert not gc.isenabled()  # off while batches run
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("orgbook.issuer.bulk._issue_batch", boom)
+    with pytest.raises(RuntimeError):
+        ingest_file(issuance, BC, _feed(tmp_path / "other.jsonl", 5, seed=4), progress=False)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ingest_file(issuance, BC, _feed(tmp_path / "third.jsonl", 5, seed=6), progress=False)
+    except RuntimeError:
+        pass
+    finally:
+        assert not gc.isenabled()  # a caller that had it off still has it off
+        gc.enable()
+
+
 @pytest.mark.slow
 def test_memory_stays_flat_on_a_large_feed(registry: Registry, tmp_path: Path) -> None:
     """100k+ records streamed: peak RSS grows by far less than the feed would take in memory."""
