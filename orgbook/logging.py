@@ -110,6 +110,9 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> lo
     access.handlers.clear()
     access.propagate = False
     access.disabled = True
+    # Alembic announces its dialect at INFO on every schema check (each start-up): noise, not
+    # events. Its warnings still show; `orgbook db upgrade` reports what it changed itself.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     return handler
 
 

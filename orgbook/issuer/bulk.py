@@ -238,8 +238,7 @@ def _flush_search(issuance: Issuance, conn: Connection, progress: bool) -> None:
         return
     bar = Progress("search index", total=waiting, unit="organisations", enabled=progress)
     flush_pending(conn, progress=lambda done: bar.update(count=done, done=done))
-    bar.update(count=waiting, done=waiting, force=True)
-    bar.finish()
+    bar.finish()  # draws the final count
 
 
 @contextmanager

@@ -94,3 +94,19 @@ def test_access_log_is_off_by_default_and_structured_when_on(
     assert access[0]["path"] == "/healthz"
     assert access[0]["request_id"] == response.headers["x-request-id"] == "acc-1"
     assert access[0]["duration_ms"] >= 0
+
+
+def test_alembic_chatter_is_quiet_its_warnings_are_not(tmp_path: Path, restore_root: None) -> None:
+    """Every start-up checks the schema; Alembic's INFO lines about its dialect are not events."""
+    alembic = logging.getLogger("alembic.runtime.migration")
+    level = logging.getLogger("alembic").level
+    stream = io.StringIO()
+    try:
+        configure_logging(make_settings(tmp_path), stream=stream)
+        alembic.info("Context impl SQLiteImpl.")
+        alembic.warning("revision 0004 is missing")
+    finally:
+        logging.getLogger("alembic").setLevel(level)
+    text = stream.getvalue()
+    assert "Context impl" not in text
+    assert "revision 0004 is missing" in text
