@@ -66,7 +66,14 @@ from orgbook.issuer.models import (
     StatusChangeRequest,
 )
 from orgbook.issuer.service import Issuance, Outcome
-from orgbook.issuer.store import api_keys, credential_events, credentials, issuer_keys
+from orgbook.issuer.store import (
+    api_keys,
+    credential_document,
+    credential_events,
+    credentials,
+    credentials_with_entry,
+    issuer_keys,
+)
 from orgbook.multibase import encode_multikey_ed25519
 from orgbook.registry import Registry
 
@@ -282,7 +289,11 @@ def _summary(row: Any) -> CredentialSummary:
 
 
 def _credential_row(conn: Connection, issuer_id: str, credential_id: str) -> Any:
-    row = conn.execute(select(credentials).where(credentials.c.id == credential_id)).first()
+    row = conn.execute(
+        select(credentials, credential_document)
+        .select_from(credentials_with_entry)
+        .where(credentials.c.id == credential_id)
+    ).first()
     if row is None:
         raise NotFound(f"no credential {credential_id!r}", field="id")
     if row.issuer_id != issuer_id:

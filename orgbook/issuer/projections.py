@@ -203,15 +203,16 @@ def replay(
     size = ledger.size(conn)
     count = 0
     status_index: dict[str, tuple[str, int]] = {}  # credential id -> (issuer id, index)
-    plans: dict[str, tuple[_Plan, list[int]]] = {}
+    # Per issuer: the plan, and its ledger items' indices and leaf bytes (parallel lists).
+    plans: dict[str, tuple[_Plan, list[int], list[bytes]]] = {}
     issuers_by_id = {issuer.id: issuer for issuer in issuer_by_did.values()}
 
-    def plan_for(issuer: Issuer) -> tuple[_Plan, list[int]]:
-        return plans.setdefault(issuer.id, (_Plan(), []))
+    def plan_for(issuer: Issuer) -> tuple[_Plan, list[int], list[bytes]]:
+        return plans.setdefault(issuer.id, (_Plan(), [], []))
 
     def flush() -> None:
-        for issuer_id, (plan, indices) in plans.items():
-            writer.write_projections(conn, issuers_by_id[issuer_id], plan, indices)
+        for issuer_id, (plan, indices, data) in plans.items():
+            writer.write_projections(conn, issuers_by_id[issuer_id], plan, indices, data)
         plans.clear()
 
     for start in range(0, size, batch_size):
@@ -222,15 +223,17 @@ def replay(
             if entry.kind == "credential.issued":
                 credential = payload["credential"]
                 issuer = issuer_by_did[_issuer_did(credential)]
-                plan, indices = plan_for(issuer)
+                plan, indices, data = plan_for(issuer)
                 cid = _replay_issued(plan, indices, entry.index, payload, issuer, at)
+                data.append(stored.data)
                 status_index[cid] = (issuer.id, plan.credential_rows[-1]["status_index"])
             elif entry.kind == "credential.superseded":
                 old, new = payload["credential"], payload["supersededBy"]
                 issuer_id, index = status_index[old]
-                plan, indices = plan_for(issuers_by_id[issuer_id])
+                plan, indices, data = plan_for(issuers_by_id[issuer_id])
                 position = len(indices)
                 indices.append(entry.index)
+                data.append(stored.data)
                 plan.superseded.append((old, new))
                 plan.revoke_bits.append(index)
                 plan.events.append((position, old, "superseded", at, payload.get("reason"), new))

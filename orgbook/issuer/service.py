@@ -53,6 +53,7 @@ from orgbook.issuer.store import (
     credentials,
     ingested_events,
     issuers,
+    locate_document,
     organisation_names,
     organisations,
     relationships,
@@ -505,18 +506,29 @@ class Issuance:
             )
 
     def _write(self, conn: Connection, issuer: Issuer, plan: _Plan, at: datetime) -> None:
-        entries = self.ledger.append_many(conn, plan.ledger_items, now=at)
-        self.write_projections(conn, issuer, plan, [entry.index for entry in entries])
+        data: list[bytes] = []
+        entries = self.ledger.append_many(conn, plan.ledger_items, now=at, leaf_bytes=data)
+        self.write_projections(conn, issuer, plan, [entry.index for entry in entries], data)
 
     def write_projections(
-        self, conn: Connection, issuer: Issuer, plan: _Plan, indices: Sequence[int]
+        self,
+        conn: Connection,
+        issuer: Issuer,
+        plan: _Plan,
+        indices: Sequence[int],
+        leaf_bytes: Sequence[bytes],
     ) -> None:
-        """Write what ``plan`` changes in the projections, its ledger items being at ``indices``.
+        """Write what ``plan`` changes in the projections, its ledger items being at ``indices``
+        with those ``leaf_bytes`` (the credentials' documents are located in them).
 
         Used by issuance (right after the append, same transaction) and by ``ledger replay``.
         """
         for row in plan.credential_rows:
-            row["ledger_index"] = indices[plan.positions[row["id"]]]
+            position = plan.positions[row["id"]]
+            row["ledger_index"] = indices[position]
+            offset, length = locate_document(leaf_bytes[position], row.pop("document"))
+            row["document_offset"] = offset
+            row["document_length"] = length
         _insert_rows(conn, credentials, plan.credential_rows)
         if plan.superseded:
             conn.execute(

@@ -26,9 +26,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 from orgbook.db import metadata
+from orgbook.errors import LedgerIntegrityError
+from orgbook.ledger.store import ledger_entries
 
 issuers = Table(
     "issuers",
@@ -99,11 +102,42 @@ credentials = Table(
     Column("ledger_index", BigInteger, nullable=False),
     Column("status_index", BigInteger, nullable=False),
     Column("superseded_by", String(100), nullable=True),
-    Column("document", LargeBinary, nullable=False),  # canonical JSON of the signed credential
+    # The signed credential's canonical JSON is stored once, in its ledger entry (entry
+    # ``ledger_index``): these locate it there (JCS composes, so the credential's bytes are a
+    # contiguous slice of the entry's). See :data:`credential_document`.
+    Column("document_offset", Integer, nullable=False),
+    Column("document_length", Integer, nullable=False),
     Index("ix_credentials_org", "organisation_id", "type"),
     Index("ix_credentials_key_state", "supersession_key", "state"),
     Index("ix_credentials_issuer", "issuer_id", "ledger_index"),
 )
+
+#: The signed credential's canonical bytes, sliced from its ledger entry: select it
+#: ``FROM credentials_with_entry``.
+credential_document = func.substr(
+    ledger_entries.c.data,
+    credentials.c.document_offset + 1,
+    credentials.c.document_length,
+    type_=LargeBinary,
+).label("document")
+
+#: ``credentials`` joined with the ledger entry that issued each one.
+credentials_with_entry = credentials.join(
+    ledger_entries, ledger_entries.c.idx == credentials.c.ledger_index
+)
+
+
+def locate_document(entry_data: bytes, document: bytes) -> tuple[int, int]:
+    """(offset, length) of a credential's canonical bytes inside its entry's leaf bytes.
+
+    The credential is the entry payload's first member (``credential`` sorts first), so the
+    first occurrence is it; absent means the entry is not the one that issued it.
+    """
+    offset = entry_data.find(document)
+    if offset < 0:
+        raise LedgerIntegrityError("the credential is not in its ledger entry's bytes")
+    return offset, len(document)
+
 
 # Every change to a credential after issuance, in ledger order: the credential's history.
 credential_events = Table(

@@ -229,8 +229,11 @@ class Ledger:
         items: Sequence[tuple[str, Mapping[str, Any]]],
         *,
         now: datetime | None = None,
+        leaf_bytes: list[bytes] | None = None,
     ) -> list[Entry]:
         """Append entries in order, in one batch, inside the caller's transaction.
+
+        ``leaf_bytes``, when given, receives each entry's stored bytes, in order.
 
         A payload member may be an :class:`orgbook.canonical.Canonical` (a value with its
         canonical bytes): the leaf embeds the bytes, the returned entry holds the value.
@@ -255,6 +258,8 @@ class Ledger:
             hashes.append(h)
             entry_rows.append((entry.index, h, kind, stamp, data))
             prev = h.hex()
+        if leaf_bytes is not None:
+            leaf_bytes.extend(row[4] for row in entry_rows)
         node_rows = self._completed_nodes(conn, size, hashes)
         # Driver-level executemany: SQLAlchemy's per-row parameter processing was a third of
         # the cost of a bulk append. Same statements on both backends, only the placeholder

@@ -27,8 +27,10 @@ from orgbook.canonical import loads_strict
 from orgbook.db import reading, stored_utc
 from orgbook.errors import NotFound
 from orgbook.issuer.store import (
+    credential_document,
     credential_events,
     credentials,
+    credentials_with_entry,
     issuer_keys,
     issuers,
     organisation_names,
@@ -194,7 +196,9 @@ def _names(conn: Connection, org_id: str) -> tuple[NameRecord, ...]:
 
 def _addresses(conn: Connection, org_id: str) -> tuple[Address, ...]:
     rows = conn.execute(
-        select(credentials.c.id, credentials.c.document).where(
+        select(credentials.c.id, credential_document)
+        .select_from(credentials_with_entry)
+        .where(
             credentials.c.organisation_id == org_id,
             credentials.c.type == "address",
             credentials.c.state == "current",
@@ -342,7 +346,11 @@ def organisation_profile(conn: Connection, org_id: str) -> OrganisationProfile:
 
 def find_credential(conn: Connection, credential_id: str) -> StoredCredential:
     """The stored credential; :class:`NotFound` if this registry did not issue it."""
-    row = conn.execute(select(credentials).where(credentials.c.id == credential_id)).first()
+    row = conn.execute(
+        select(credentials, credential_document)
+        .select_from(credentials_with_entry)
+        .where(credentials.c.id == credential_id)
+    ).first()
     if row is None:
         raise NotFound(f"No credential {credential_id}", field="id")
     return StoredCredential(

@@ -21,7 +21,7 @@ from orgbook.canonical import canonicalize_reference, loads_strict
 from orgbook.dataintegrity import add_proof, unsecured
 from orgbook.issuer.keys import IssuerKeys
 from orgbook.issuer.sample import generate_feed
-from orgbook.issuer.store import credentials
+from orgbook.issuer.store import credential_document, credentials, credentials_with_entry
 from orgbook.ledger.audit import audit
 from orgbook.ledger.entry import Entry
 from orgbook.registry import Registry
@@ -47,7 +47,12 @@ def test_issued_bytes_equal_the_reference_jcs(registry: Registry) -> None:
     with registry.engine.connect() as conn:
         size = registry.ledger.size(conn)
         stored = registry.ledger.entries(conn, 0, size)
-        documents = {row.id: bytes(row.document) for row in conn.execute(select(credentials))}
+        documents = {
+            row.id: bytes(row.document)
+            for row in conn.execute(
+                select(credentials.c.id, credential_document).select_from(credentials_with_entry)
+            )
+        }
         key_id, signer = IssuerKeys.active(conn, BC, PASSPHRASE)
         assert audit(conn, registry.ledger).ok
     issued = 0

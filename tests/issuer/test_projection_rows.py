@@ -43,7 +43,8 @@ ROWS: list[tuple[Table, list[dict[str, Any]]]] = [
                 "ledger_index": 10 + i,
                 "status_index": i,
                 "superseded_by": None if i else "urn:uuid:9",
-                "document": b'{"a":"\xc3\xa9"}',
+                "document_offset": 40 + i,
+                "document_length": 1200 + i,
             }
             for i in range(3)
         ],

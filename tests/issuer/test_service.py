@@ -22,7 +22,14 @@ from orgbook.errors import BadInput, Conflict, Forbidden, NotFound
 from orgbook.issuer import statuslists
 from orgbook.issuer.keys import create_issuer, did_document, list_issuers, rotate_key
 from orgbook.issuer.service import Issuance, Outcome
-from orgbook.issuer.store import credential_events, credentials, issuers, organisations
+from orgbook.issuer.store import (
+    credential_document,
+    credential_events,
+    credentials,
+    credentials_with_entry,
+    issuers,
+    organisations,
+)
 from orgbook.registry import Registry
 from orgbook.verify import Report, verify_credential
 from tests.factories import PASSPHRASE, add_issuers, new_registry
@@ -83,8 +90,13 @@ def ledger_entries(registry: Registry, start: int = 0) -> list[Any]:
 
 
 def credential_row(registry: Registry, credential_id: str) -> Any:
+    """The credential's row, with its signed document (sliced from its ledger entry)."""
     with registry.engine.connect() as conn:
-        return conn.execute(select(credentials).where(credentials.c.id == credential_id)).one()
+        return conn.execute(
+            select(credentials, credential_document)
+            .select_from(credentials_with_entry)
+            .where(credentials.c.id == credential_id)
+        ).one()
 
 
 def document(registry: Registry, credential_id: str) -> dict[str, Any]:
