@@ -166,10 +166,11 @@ def bare_pipeline(source: Any, directory: Path, n: int = 20_000, batch: int = 10
     from orgbook.canonical import Canonical
     from orgbook.credentials import sign_credential_canonical
     from orgbook.crypto import Ed25519Signer
-    from orgbook.issuer.store import credentials
+    from orgbook.issuer.store import credential_document, credentials_with_entry
 
     with source.engine.connect() as conn:
-        rows = conn.execute(select(credentials.c.document).limit(n)).scalars().all()
+        query = select(credential_document).select_from(credentials_with_entry).limit(n)
+        rows = conn.execute(query).scalars().all()
     unsigned = []
     for document in rows:
         credential = orjson.loads(document)
