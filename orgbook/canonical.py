@@ -214,9 +214,7 @@ def _has_lone_surrogate(value: Any) -> bool:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
+            if not _encodes_utf8(item):
                 return True
             continue
         if depth >= MAX_DEPTH and isinstance(item, Mapping | list):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -208,3 +208,18 @@ TABLE_MODULES = (
     "orgbook.verifier.search",
     "orgbook.feeds.store",
 )
+
+
+def insert_ignoring_conflicts(
+    conn: Connection, table: Table, rows: Mapping[str, Any] | list[dict[str, Any]]
+) -> None:
+    """``INSERT … ON CONFLICT DO NOTHING`` of one row or many, on SQLite and PostgreSQL."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing()
+    if isinstance(rows, list):
+        if rows:
+            conn.execute(statement, rows)
+    else:
+        conn.execute(statement.values(**rows))

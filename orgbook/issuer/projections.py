@@ -16,10 +16,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orgbook.canonical import canonicalize
+from orgbook.db import insert_ignoring_conflicts
 from orgbook.issuer.keys import Issuer, list_issuers
 from orgbook.issuer.store import (
     credential_events,
@@ -106,10 +105,7 @@ def mark_pending(conn: Connection, org_ids: Sequence[str]) -> None:
     """Record that the search documents of ``org_ids`` are due (idempotent), in the caller's
     transaction: the batch that changed them commits the mark with the change."""
     rows = [{"organisation_id": org_id} for org_id in dict.fromkeys(org_ids)]
-    if not rows:
-        return
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(insert(search_pending).on_conflict_do_nothing(), rows)
+    insert_ignoring_conflicts(conn, search_pending, rows)
 
 
 def pending_count(conn: Connection) -> int:

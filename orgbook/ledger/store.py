@@ -42,9 +42,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from orgbook.db import metadata
+from orgbook.db import insert_ignoring_conflicts, metadata
 from orgbook.errors import (
     BadInput,
     ConfigurationError,
@@ -167,14 +166,6 @@ def _placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def _upsert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on either backend."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing())
-    else:
-        conn.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing())
-
-
 class Ledger:
     """The ledger of one origin, over the tables above. Holds no state between calls."""
 
@@ -208,7 +199,9 @@ class Ledger:
         )
         row = conn.execute(query).first()
         if row is None:
-            _upsert_ignore(conn, ledger_head, {"id": 1, "size": 0, "last_hash": GENESIS_PREV})
+            insert_ignoring_conflicts(
+                conn, ledger_head, {"id": 1, "size": 0, "last_hash": GENESIS_PREV}
+            )
             row = conn.execute(query).one()
         return int(row.size), str(row.last_hash)
 
@@ -418,7 +411,7 @@ class Ledger:
         return checkpoint
 
     def _claim_origin(self, conn: Connection) -> None:
-        _upsert_ignore(conn, ledger_meta, {"key": "origin", "value": self.origin})
+        insert_ignoring_conflicts(conn, ledger_meta, {"key": "origin", "value": self.origin})
         origin = stored_origin(conn)
         if origin != self.origin:
             raise ConfigurationError(
