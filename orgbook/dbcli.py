@@ -31,7 +31,7 @@ def _engine(args: argparse.Namespace) -> Any:
 
 def _cmd_upgrade(args: argparse.Namespace) -> int:
     from orgbook.db import create_all
-    from orgbook.migrations import current_revision, upgrade
+    from orgbook.migrations import current_revision, head_revision, upgrade
 
     engine = _engine(args)
     try:
@@ -43,13 +43,29 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
                 after = current_revision(conn)
         else:
             before, after = upgrade(engine, args.revision)
+        added = _add_missing_term_index(engine) if after == head_revision() else False
     finally:
         engine.dispose()
     if before == after:
-        print(f"database at {after}: nothing to do")
+        print(f"database at {after}: nothing to do" if not added else f"database at {after}")
     else:
         print(f"database upgraded: {before or 'empty'} -> {after}")
+    if added:
+        print("created the pg_trgm vocabulary index (search_term_trgm)")
     return 0
+
+
+def _add_missing_term_index(engine: Any) -> bool:
+    """PostgreSQL: create the ``pg_trgm`` typo-correction index revision 0007 could not (the
+    extension was missing and this role could not create it then). True if it was created."""
+    if engine.dialect.name != "postgresql":
+        return False
+    from orgbook.verifier import search_pg
+
+    with engine.begin() as conn:
+        if search_pg.term_index_exists(conn):
+            return False
+        return search_pg.create_term_index(conn)
 
 
 def _cmd_current(args: argparse.Namespace) -> int:

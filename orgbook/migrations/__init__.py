@@ -46,7 +46,7 @@ BASE_REVISION = "0001"
 
 ADVISORY_LOCK_KEY = 0x6F7267626F6F6B  # "orgbook": one lock id for every orgbook migration
 
-BACKEND_OBJECTS = ("search_name_fts", "search_name_tokens_gin")
+BACKEND_OBJECTS = ("search_name_fts", "search_name_tokens_gin", "search_term_trgm")
 """Names (and prefixes, for FTS5's shadow tables) of objects ``metadata`` does not declare."""
 
 

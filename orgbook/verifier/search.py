@@ -13,12 +13,13 @@ Ranking tiers (an organisation appears once, in its best tier):
 2. ``prefix`` — the query starts a name (score 0.8) or a later word of it (0.7); ordered by
    the word-start key, as the B-tree index returns it, so pages come straight off the index;
 3. ``fuzzy`` — every query word, or a vocabulary word within 1–2 edits of it, is a word of the
-   name; scored by rapidfuzz among a capped candidate set.
+   name (:mod:`orgbook.verifier.typos`); scored by rapidfuzz among a capped candidate set.
 
 Within a tier: score (descending), then the sort key (the normalised name, or word-start key),
 then organisation id. A cursor is the position ``(tier, score, sort key, org id)`` of the last
 thing a page looked at, so pages never repeat or skip a hit. Each backend only retrieves
-candidates (SQLite: B-tree + FTS5; PostgreSQL: B-tree with ``COLLATE "C"`` + a GIN token index);
+candidates (SQLite: B-tree + FTS5 + the vocabulary in memory; PostgreSQL: B-tree with
+``COLLATE "C"`` + a GIN token index + a ``pg_trgm`` GIN vocabulary index);
 all ordering is code-point order, so both return the same pages for the same data.
 """
 
@@ -67,7 +68,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orgbook.db import is_sqlite, metadata
 from orgbook.errors import BadInput
-from orgbook.verifier import search_pg, search_sqlite
+from orgbook.verifier import search_pg, search_sqlite, typos
 from orgbook.verifier.normalise import (
     KEY_LEN,
     NO_WORD_START,
@@ -104,7 +105,6 @@ FUZZY_BROAD = 5000  # more matching name rows than this: the words are too commo
 TOTAL_CAP = 1000  # beyond this, ``total`` is a lower bound (``total_is_estimate``)
 SCAN_CAP = 2000  # prefix-index rows one page may look at before handing back a cursor
 MAX_FUZZY_WORDS = 8
-MAX_ALTERNATIVES = 5
 
 TIER_NUMBER, TIER_EXACT, TIER_PREFIX, TIER_FUZZY, TIER_LIST = 0, 1, 2, 3, 4
 _TIER_MATCH: dict[int, Literal["number", "exact", "prefix", "fuzzy"]] = {
@@ -273,6 +273,11 @@ def _create_backend_objects(target: Table, connection: Connection, **_: Any) -> 
         search_pg.create_objects(connection)
 
 
+def _create_term_index(target: Table, connection: Connection, **_: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        search_pg.create_term_index(connection)
+
+
 def _drop_backend_objects(target: Table, connection: Connection, **_: Any) -> None:
     if is_sqlite(connection):
         search_sqlite.drop_objects(connection)
@@ -281,6 +286,7 @@ def _drop_backend_objects(target: Table, connection: Connection, **_: Any) -> No
 # Declarations, like the tables: metadata.create_all() makes the FTS5 table / GIN index too.
 event.listen(search_name, "after_create", _create_backend_objects)
 event.listen(search_name, "before_drop", _drop_backend_objects)
+event.listen(search_term, "after_create", _create_term_index)
 
 
 def ensure_search_schema(engine: Engine) -> None:
@@ -288,6 +294,7 @@ def ensure_search_schema(engine: Engine) -> None:
     metadata.create_all(engine, tables=list(SEARCH_TABLES))
     with engine.begin() as conn:
         _create_backend_objects(search_name, conn)
+        _create_term_index(search_term, conn)
 
 
 # --- indexing --------------------------------------------------------------------------------
@@ -581,13 +588,13 @@ def _vocabulary(conn: Connection) -> _Vocabulary:
 
 
 def _alternatives(vocab: _Vocabulary, token: str) -> tuple[str, ...]:
-    """``token`` (if known) and the closest vocabulary words within 1 (≥4 letters) or 2
-    (≥8 letters) edits, transpositions counting as one; deterministic order."""
+    """``token`` (if known) and its closest vocabulary words (:mod:`orgbook.verifier.typos`),
+    by scanning the in-memory vocabulary's words of a possible length."""
     if has_digit(token):
         return (token,)  # numbers are not in the vocabulary; matched exactly
-    if len(token) < 4:
+    edits = typos.max_edits(token)
+    if edits == 0:
         return (token,) if token in vocab.terms else ()
-    edits = 1 if len(token) < 8 else 2
     found: list[tuple[int, str]] = [(0, token)] if token in vocab.terms else []
     for length in range(len(token) - edits, len(token) + edits + 1):
         choices = vocab.by_length.get(length)
@@ -598,8 +605,18 @@ def _alternatives(vocab: _Vocabulary, token: str) -> tuple[str, ...]:
         ):
             if term != token:
                 found.append((int(distance), term))
-    found.sort()
-    return tuple(term for _, term in found[:MAX_ALTERNATIVES])
+    return typos.best(token, found)
+
+
+def _alternatives_of(conn: Connection, words: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each word's typo alternatives: on PostgreSQL from the ``pg_trgm`` vocabulary index in
+    one statement, otherwise from the in-memory vocabulary. Same answer either way."""
+    lookup = [word for word in words if not has_digit(word)]
+    if lookup and not is_sqlite(conn) and search_pg.has_term_index(conn):
+        terms = conn.execute(search_pg.similar_terms(search_term, lookup)).scalars().all()
+        return [(word,) if has_digit(word) else typos.closest(word, terms) for word in words]
+    vocab = _vocabulary(conn)
+    return [_alternatives(vocab, word) for word in words]
 
 
 # --- queries: plan, filters, cursor ----------------------------------------------------------
@@ -893,8 +910,7 @@ def _fuzzy_tier(
     words = words[:MAX_FUZZY_WORDS]
     if not words:
         return [], False
-    vocab = _vocabulary(conn)
-    groups = [_alternatives(vocab, word) for word in words]
+    groups = _alternatives_of(conn, words)
     if not all(groups):
         return [], False  # a word that is nowhere near any indexed word
     backend = search_sqlite if is_sqlite(conn) else search_pg

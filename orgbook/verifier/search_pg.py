@@ -1,4 +1,5 @@
-"""PostgreSQL side of organisation search: a GIN full-text index over normalised names.
+"""PostgreSQL side of organisation search: a GIN full-text index over normalised names, and a
+``pg_trgm`` GIN index over the vocabulary for typo correction.
 
 The index is on ``array_to_tsvector(string_to_array(norm, ' '))``: the lexemes are exactly the
 tokens of :func:`orgbook.verifier.normalise.normalise`, with no text-search parser,
@@ -6,12 +7,21 @@ dictionary or ``unaccent`` rules in between, so PostgreSQL matches the same rows
 FTS5 index. Ordering columns are declared ``COLLATE "C"`` (code-point order, as Python and
 SQLite's BINARY compare), which makes candidate caps and keyset pages identical on both.
 
+Typo correction (:func:`similar_terms`): the ``search_term`` vocabulary has a GIN
+``gin_trgm_ops`` index (``pg_trgm``), and a query word's complete set of ``LIKE`` patterns
+(:func:`orgbook.verifier.typos.patterns`) is answered by it in one statement, so verifier
+replicas need not hold the vocabulary in memory. ``LIKE`` is exact and the filter complete, so
+the answer is the in-memory scan's. Without the extension (a role that may not create it) the
+index is absent and search falls back to that scan, with the same results.
+
 This module only retrieves candidates; ranking is done in :mod:`orgbook.verifier.search`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import threading
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -23,11 +33,20 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    or_,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import ColumnElement
+
+from orgbook.verifier.typos import patterns
+
+log = logging.getLogger(__name__)
 
 TOKENS_INDEX = "search_name_tokens_gin"
+TERMS_INDEX = "search_term_trgm"
 
 # The query must repeat this expression verbatim (a literal ' ', not a parameter) for the
 # planner to use the index.
@@ -51,3 +70,76 @@ def matching_names(name_table: Table, groups: Sequence[Sequence[str]]) -> Select
     tokens = func.array_to_tsvector(func.string_to_array(name_table.c.norm, literal_column("' '")))
     query = cast(bindparam("pg_tsquery", tsquery(groups), type_=String), TSQUERY)
     return select(name_table.c.org_id, name_table.c.norm).where(tokens.bool_op("@@")(query))
+
+
+# --- typo correction with pg_trgm --------------------------------------------------------------
+
+
+def create_term_index(conn: Connection) -> bool:
+    """Create ``pg_trgm`` (if this role may) and the trigram index on ``search_term``
+    (idempotent). False, with a warning, when the extension is not available."""
+    installed = "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"
+    if conn.exec_driver_sql(installed).first() is None:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except DBAPIError as exc:
+            log.warning(
+                "pg_trgm is not installed and this role cannot create it (%s): typo correction "
+                "scans the vocabulary in each process instead (same results). Run CREATE "
+                "EXTENSION pg_trgm as a superuser or the database owner, then orgbook db "
+                "upgrade.",
+                str(exc.orig).strip().splitlines()[0] if exc.orig else exc,
+            )
+            return False
+    conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS {TERMS_INDEX} ON search_term USING gin (term gin_trgm_ops)"
+    )
+    return True
+
+
+def term_index_exists(conn: Connection) -> bool:
+    query = "SELECT 1 FROM pg_indexes WHERE indexname = :name AND tablename = 'search_term'"
+    return conn.execute(text(query), {"name": TERMS_INDEX}).first() is not None
+
+
+_HAS_TERM_INDEX: dict[str, bool] = {}
+_HAS_TERM_INDEX_LOCK = threading.Lock()
+
+
+def has_term_index(conn: Connection) -> bool:
+    """Whether this database has the trigram vocabulary index (looked up once per process)."""
+    key = conn.engine.url.render_as_string(hide_password=True)
+    with _HAS_TERM_INDEX_LOCK:
+        known = _HAS_TERM_INDEX.get(key)
+    if known is None:
+        known = term_index_exists(conn)
+        if not known:
+            log.warning("no %s index: typo correction scans the vocabulary in memory", TERMS_INDEX)
+        with _HAS_TERM_INDEX_LOCK:
+            _HAS_TERM_INDEX[key] = known
+    return known
+
+
+def _literal(pattern: str) -> ColumnElement[Any]:
+    # Inlined, not bound: a prepared statement's generic plan cannot see the pattern's trigrams.
+    # Patterns are normalised words plus % and _, so there is nothing to quote (checked).
+    if "'" in pattern or "\\" in pattern:
+        raise ValueError(f"not a normalised word pattern: {pattern!r}")
+    return literal_column(f"'{pattern}'")
+
+
+def similar_terms(term_table: Table, words: Iterable[str]) -> Select[Any]:
+    """``SELECT term`` of the vocabulary words that may be within the allowed edits of one of
+    ``words`` (a superset: the caller checks the distance). One statement; the ``LIKE``
+    patterns are served by the trigram index (a ``BitmapOr`` of GIN scans), exact words by the
+    unique B-tree."""
+    term = term_table.c.term
+    per_word = []
+    for word in words:
+        p = patterns(word)
+        matches: list[ColumnElement[bool]] = [term.like(_literal(q)) for q in sorted(p.like)]
+        if p.exact:
+            matches.append(term.in_([_literal(q) for q in sorted(p.exact)]))
+        per_word.append(or_(*matches) & func.length(term).between(p.min_len, p.max_len))
+    return select(term).where(or_(*per_word))
