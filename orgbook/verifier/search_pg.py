@@ -94,6 +94,8 @@ def create_term_index(conn: Connection) -> bool:
             return False
     conn.exec_driver_sql(
         f"CREATE INDEX IF NOT EXISTS {TERMS_INDEX} ON search_term USING gin (term gin_trgm_ops)"
+        # no pending list: new words go straight into the index, so lookups never scan one
+        " WITH (fastupdate = off)"
     )
     return True
 

@@ -85,8 +85,9 @@ def patterns(word: str) -> Patterns:
 
        * neither covers g: ``w = A' g B'`` with A' one edit from A — ``A'g%`` for every A'
          in A's one-edit patterns;
-       * X transposes A's last letter with g: ``w`` starts with ``A[:-1] g A[-1]``;
-       * Y transposes g with B's first letter: ``w`` ends with ``B[0] g B[1:]``.
+       * X transposes A's last letter with g: ``w`` starts with ``A[:-1] g``, which is A's
+         deletion ``A[:-1]`` followed by g, covered above;
+       * Y transposes g with B's first letter: ``w`` ends with ``B[0] g B[1:]`` — ``%B[0]gB[1:]``.
     """
     k = max_edits(word)
     lo, hi = max(1, len(word) - k), len(word) + k
@@ -98,7 +99,7 @@ def patterns(word: str) -> Patterns:
     cut = (len(word) + 1) // 2
     a, g, b = word[:cut], word[cut], word[cut + 1 :]
     a_exact, a_like = _one_edit(a)
-    like = {a + "%", "%" + b, a[:-1] + g + a[-1] + "%", "%" + b[0] + g + b[1:]}
+    like = {a + "%", "%" + b, "%" + b[0] + g + b[1:]}
     like.update(p + g + "%" for p in a_exact | a_like)
     return Patterns(frozenset(), frozenset(like), lo, hi)
 

@@ -50,6 +50,8 @@ def upgrade() -> None:
             return
     bind.exec_driver_sql(
         f"CREATE INDEX IF NOT EXISTS {INDEX} ON search_term USING gin (term gin_trgm_ops)"
+        # no pending list: new words go straight into the index, so lookups never scan one
+        " WITH (fastupdate = off)"
     )
 
 
