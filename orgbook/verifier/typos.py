@@ -28,6 +28,7 @@ from rapidfuzz.distance import OSA
 MAX_ALTERNATIVES = 5
 MIN_FUZZY_LEN = 4  # shorter words match only themselves
 TWO_EDITS_LEN = 8  # from this length on, two edits
+PATTERN_CHARS = 8  # two-edit patterns keep this many characters (plus the %): see patterns()
 
 
 def max_edits(word: str) -> int:
@@ -88,6 +89,11 @@ def patterns(word: str) -> Patterns:
        * X transposes A's last letter with g: ``w`` starts with ``A[:-1] g``, which is A's
          deletion ``A[:-1]`` followed by g, covered above;
        * Y transposes g with B's first letter: ``w`` ends with ``B[0] g B[1:]`` — ``%B[0]gB[1:]``.
+
+    A pattern shortened to its first (``…%``) or last (``%…``) :data:`PATTERN_CHARS` characters
+    matches more words, so the set stays complete; long words then get a few short, still
+    selective patterns instead of many long ones (each ``LIKE`` is a GIN scan of every trigram
+    it has: a 20-letter word's 70 full-length patterns took 20–70 ms, for one candidate).
     """
     k = max_edits(word)
     lo, hi = max(1, len(word) - k), len(word) + k
@@ -99,8 +105,9 @@ def patterns(word: str) -> Patterns:
     cut = (len(word) + 1) // 2
     a, g, b = word[:cut], word[cut], word[cut + 1 :]
     a_exact, a_like = _one_edit(a)
-    like = {a + "%", "%" + b, "%" + b[0] + g + b[1:]}
-    like.update(p + g + "%" for p in a_exact | a_like)
+    starts = {a, *(p + g for p in a_exact | a_like)}
+    ends = {b, b[0] + g + b[1:]}
+    like = {s[:PATTERN_CHARS] + "%" for s in starts} | {"%" + s[-PATTERN_CHARS:] for s in ends}
     return Patterns(frozenset(), frozenset(like), lo, hi)
 
 
