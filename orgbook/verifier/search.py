@@ -611,9 +611,9 @@ def _alternatives(vocab: _Vocabulary, token: str) -> tuple[str, ...]:
 def _alternatives_of(conn: Connection, words: Sequence[str]) -> list[tuple[str, ...]]:
     """Each word's typo alternatives: on PostgreSQL from the ``pg_trgm`` vocabulary index in
     one statement, otherwise from the in-memory vocabulary. Same answer either way."""
-    lookup = [word for word in words if not has_digit(word)]
-    if lookup and not is_sqlite(conn) and search_pg.has_term_index(conn):
-        terms = conn.execute(search_pg.similar_terms(search_term, lookup)).scalars().all()
+    if not is_sqlite(conn) and search_pg.has_term_index(conn):
+        lookup = [word for word in words if not has_digit(word)]
+        terms = search_pg.find_similar_terms(conn, search_term, lookup)
         return [(word,) if has_digit(word) else typos.closest(word, terms) for word in words]
     vocab = _vocabulary(conn)
     return [_alternatives(vocab, word) for word in words]

@@ -135,7 +135,7 @@ def similar_terms(term_table: Table, words: Iterable[str]) -> Select[Any]:
     """``SELECT term`` of the vocabulary words that may be within the allowed edits of one of
     ``words`` (a superset: the caller checks the distance). One statement; the ``LIKE``
     patterns are served by the trigram index (a ``BitmapOr`` of GIN scans), exact words by the
-    unique B-tree."""
+    unique B-tree. Run it through :func:`find_similar_terms`."""
     term = term_table.c.term
     per_word = []
     for word in words:
@@ -145,3 +145,13 @@ def similar_terms(term_table: Table, words: Iterable[str]) -> Select[Any]:
             matches.append(term.in_([_literal(q) for q in sorted(p.exact)]))
         per_word.append(or_(*matches) & func.length(term).between(p.min_len, p.max_len))
     return select(term).where(or_(*per_word))
+
+
+def find_similar_terms(conn: Connection, term_table: Table, words: Sequence[str]) -> list[str]:
+    """Run :func:`similar_terms` (no words: no statement), outside the compiled-statement
+    cache: the patterns are inlined, so each query word would add an entry and push out the
+    statements that do repeat."""
+    if not words:
+        return []
+    stmt = similar_terms(term_table, words)
+    return list(conn.execute(stmt, execution_options={"compiled_cache": None}).scalars())

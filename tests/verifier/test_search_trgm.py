@@ -17,12 +17,14 @@ from orgbook.cli import main
 from orgbook.db import create_all, make_engine
 from orgbook.verifier import search_pg
 from orgbook.verifier.search import (
+    _VOCABULARIES,
     _alternatives,
     _alternatives_of,
     _Vocabulary,
     search_term,
 )
 from tests.conftest import pg_admin_url
+from tests.verifier.test_typos import apply_edit
 
 pytestmark = pytest.mark.postgres
 
@@ -36,18 +38,8 @@ def _vocabulary_words(rng: random.Random, n: int = 6000, letters: str = "abcde")
 
 
 def _typo(rng: random.Random, word: str) -> str:
-    i = rng.randrange(len(word) + 1)
-    op = rng.randrange(4)
-    ch = rng.choice("abcdez")
-    if op == 0:
-        return word[:i] + ch + word[i:]
-    if i == len(word):
-        return word
-    if op == 1:
-        return word[:i] + ch + word[i + 1 :]
-    if op == 2:
-        return word[:i] + word[i + 1 :]
-    return word[:i] + word[i + 1 : i + 2] + word[i] + word[i + 2 :]
+    op, at = rng.randrange(4), rng.randrange(len(word) + 1)
+    return apply_edit(word, (op, at, rng.choice("abcdez")))
 
 
 @pytest.fixture
@@ -82,6 +74,9 @@ def test_the_trigram_lookup_gives_the_in_memory_answers(pg_engine: Engine) -> No
             q = _typo(rng, q) or q
         queries.append(q)
     queries += ["smiht", "societee", "generael", "ontraio", "hodlings", "consluting", "ab", "x1y2"]
+    cache = pg_engine._compiled_cache
+    assert cache is not None
+    cached_before = len(cache)
     with pg_engine.connect() as conn:
         assert search_pg.has_term_index(conn)
         found = 0
@@ -90,6 +85,12 @@ def test_the_trigram_lookup_gives_the_in_memory_answers(pg_engine: Engine) -> No
             assert _alternatives_of(conn, [q]) == [expected], q
             found += len(expected) > 1
         assert found > 150  # the queries do have typo neighbours to find
+        # numbers are matched as they are, without loading the vocabulary into this process
+        assert _alternatives_of(conn, ["12345"]) == [("12345",)]
+        assert pg_engine.url.render_as_string(hide_password=True) not in _VOCABULARIES
+        # the inlined patterns stay out of the compiled-statement cache (one entry per word
+        # would push out the search statements that repeat)
+        assert len(cache) - cached_before < 5
         # several words in one statement: each gets its own answer
         assert _alternatives_of(conn, queries[:8]) == [_alternatives(vocab, q) for q in queries[:8]]
 

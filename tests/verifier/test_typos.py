@@ -79,7 +79,8 @@ def test_one_edit_patterns_match_exactly_the_words_one_edit_away(length: int) ->
 _EDIT = st.tuples(st.integers(0, 3), st.integers(0, 40), st.sampled_from("abcdz"))
 
 
-def _apply(word: str, edit: tuple[int, int, str]) -> str:
+def apply_edit(word: str, edit: tuple[int, int, str]) -> str:
+    """``(op, at, letter)``: insert (0), substitute (1), delete (2) or swap with the next (3)."""
     op, at, ch = edit
     i = at % (len(word) + 1)
     if op == 0:
@@ -100,7 +101,7 @@ def test_long_words_two_edits_away_match_a_pattern(
 ) -> None:
     candidate = word
     for edit in edits:
-        candidate = _apply(candidate, edit)
+        candidate = apply_edit(candidate, edit)
     if OSA.distance(word, candidate) <= 2:
         assert _matches(word, candidate, _matcher(word)), (word, candidate)
 

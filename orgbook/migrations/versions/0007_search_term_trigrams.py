@@ -17,8 +17,6 @@ the extension.
 
 from __future__ import annotations
 
-import logging
-
 from alembic import op
 
 revision = "0007"
@@ -26,35 +24,15 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-log = logging.getLogger("orgbook.migrations")
-
-INDEX = "search_term_trgm"
-
 
 def upgrade() -> None:
     bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
-    from sqlalchemy.exc import DBAPIError
+    if bind.dialect.name == "postgresql":
+        from orgbook.verifier.search_pg import create_term_index
 
-    if bind.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").first() is None:
-        try:
-            with bind.begin_nested():
-                bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except DBAPIError as exc:
-            log.warning(
-                "revision 0007: cannot create the pg_trgm extension (%s); typo correction "
-                "keeps scanning the vocabulary in memory. See docs/operations.md.",
-                str(exc.orig).strip().splitlines()[0] if exc.orig else exc,
-            )
-            return
-    bind.exec_driver_sql(
-        f"CREATE INDEX IF NOT EXISTS {INDEX} ON search_term USING gin (term gin_trgm_ops)"
-        # no pending list: new words go straight into the index, so lookups never scan one
-        " WITH (fastupdate = off)"
-    )
+        create_term_index(bind)  # warns and leaves search scanning if pg_trgm cannot be made
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        op.execute("DROP INDEX IF EXISTS search_term_trgm")
