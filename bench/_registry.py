@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
 
 from orgbook.config import get_settings
 from orgbook.issuer.keys import create_issuer
@@ -34,3 +39,27 @@ def bc_registry(data_dir: Path, url: str | None = None) -> Registry:
         )
         registry.ledger.sign_checkpoint(conn)
     return registry
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str, *, keep: bool = False) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside ``admin_url``'s, named ``<prefix>_<random>``;
+    yields its URL and drops it afterwards (unless ``keep``: then it says which it kept)."""
+    url = make_url(admin_url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            if keep:
+                print(f"kept database {name}")
+            else:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -12,7 +12,6 @@ statements they issue are counted with a SQLAlchemy cursor event. Every proof is
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sqlite3
 import statistics
@@ -23,7 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from _registry import scratch_database
+from sqlalchemy import Engine, event, make_url, text
 
 from orgbook.db import create_all, make_engine
 from orgbook.ledger import merkle
@@ -247,16 +247,11 @@ def main() -> None:
         print(f"  database size: {sqlite_size(path) / 2**20:,.0f} MiB")
 
     if args.pg:
-        admin_url = args.pg.replace("postgresql://", "postgresql+psycopg://", 1)
-        name = f"orgbook_bench_{os.getpid()}"
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            engine = make_engine(f"{args.pg.rsplit('/', 1)[0]}/{name}")
+        with scratch_database(args.pg, "orgbook_bench") as url:
+            engine = make_engine(url)
             run(
                 engine,
-                f"PostgreSQL {name}",
+                f"PostgreSQL {make_url(url).database}",
                 args.entries,
                 args.batch,
                 args.proofs,
@@ -267,10 +262,6 @@ def main() -> None:
                 db_bytes = conn.execute(text("SELECT pg_database_size(current_database())"))
                 print(f"  database size: {db_bytes.scalar_one() / 2**20:,.0f} MiB")
             engine.dispose()
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

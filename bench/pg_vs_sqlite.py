@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _registry import ISSUER, bc_registry  # noqa: E402
+from _registry import ISSUER, bc_registry, scratch_database  # noqa: E402
 
 
 def queries_from(feed: Path, count: int, seed: int) -> list[str]:
@@ -121,8 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", help="working directory (default: a temporary one)")
     args = parser.parse_args(argv)
 
-    from sqlalchemy import create_engine, text
-
     from orgbook.issuer.sample import write_feed
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="orgbook-pg-vs-sqlite-"))
@@ -138,18 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         run_backend("SQLite", f"sqlite:///{sqlite_dir / 'orgbook.sqlite3'}", feed, sqlite_dir, args)
     )
     if args.pg:
-        admin_url = args.pg.replace("postgresql://", "postgresql+psycopg://", 1)
-        name = f"orgbook_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = args.pg.rsplit("/", 1)[0] + f"/{name}"
-            results.append(run_backend("PostgreSQL", url, feed, work / f"pg-{name}", args))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with scratch_database(args.pg, "orgbook_bench") as url:
+            pg_work = work / f"pg-{uuid.uuid4().hex[:8]}"
+            results.append(run_backend("PostgreSQL", url, feed, pg_work, args))
     else:
         print("PostgreSQL skipped: pass --pg URL or set ORGBOOK_TEST_PG_URL")
 

@@ -36,11 +36,11 @@ import random
 import statistics
 import string
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, create_engine, insert, make_url, text
+from _registry import scratch_database
+from sqlalchemy import Connection, insert
 
 from orgbook.db import create_all, make_engine
 from orgbook.issuer import sample
@@ -309,23 +309,8 @@ def main(argv: list[str] | None = None) -> int:
 
     pg_result: tuple[list[tuple[str, ...]], list[float], list[int]] | None = None
     if args.pg:
-        admin_url = make_url(args.pg)
-        if admin_url.drivername == "postgresql":
-            admin_url = admin_url.set(drivername="postgresql+psycopg")
-        name = f"orgbook_typo_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = admin_url.set(database=name).render_as_string(hide_password=False)
+        with scratch_database(args.pg, "orgbook_typo_bench", keep=args.keep) as url:
             pg_result = run_postgres(url, words, qs)
-        finally:
-            if args.keep:
-                print(f"kept database {name}")
-            else:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     else:
         print("PostgreSQL skipped: pass --pg URL or set ORGBOOK_BENCH_PG_URL/ORGBOOK_TEST_PG_URL")
 
