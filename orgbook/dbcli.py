@@ -43,7 +43,9 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
                 after = current_revision(conn)
         else:
             before, after = upgrade(engine, args.revision)
-        added = _add_missing_term_index(engine) if after == head_revision() else False
+        at_head = after == head_revision()
+        added = _add_missing_term_index(engine) if at_head else False
+        refolded = _refresh_folding(engine) if at_head else None
     finally:
         engine.dispose()
     if before == after:
@@ -52,6 +54,8 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
         print(f"database upgraded: {before or 'empty'} -> {after}")
     if added:
         print("created the pg_trgm vocabulary index (search_term_trgm)")
+    if refolded:
+        print(refolded)
     return 0
 
 
@@ -66,6 +70,22 @@ def _add_missing_term_index(engine: Any) -> bool:
         if search_pg.term_index_exists(conn):
             return False
         return search_pg.create_term_index(conn)
+
+
+def _refresh_folding(engine: Any) -> str | None:
+    """Capture the letter rules of the server's ``unaccent`` again (PostgreSQL; SQLite: the
+    shipped rules) and re-index what they fold differently. A line to print when they
+    changed."""
+    from orgbook.verifier.search import refresh_folding
+
+    with engine.begin() as conn:
+        before, now, reindexed = refresh_folding(conn)
+    if now == before:
+        return None
+    return (
+        f"search letter rules changed ({len(before.rules)} -> {len(now.rules)} letters): "
+        f"re-indexed {reindexed} organisations; restart running verifiers"
+    )
 
 
 def _cmd_current(args: argparse.Namespace) -> int:

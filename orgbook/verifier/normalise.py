@@ -10,6 +10,10 @@ tokeniser. Pure functions, no I/O.
   non-alphanumeric character → a space, spaces collapsed: ``"Société Générale & Fils, LTÉE."`` →
   ``"societe generale and fils ltee"``, ``"Łódź Œuvres"`` → ``"lodz oeuvres"``. Tokens are exactly
   ``normalise(s).split(" ")``.
+* :class:`Folding` — the same with other letter rules. A search index records the rules it was
+  built with (on PostgreSQL, captured from the server's own ``unaccent`` dictionary:
+  :mod:`orgbook.verifier.search_fold`) and normalises with them; :func:`normalise` and
+  :func:`number_key` use :data:`UNACCENT`, the rules shipped here.
 * :func:`core_name` — a normalised name without trailing legal-form suffixes (LTD, LTÉE, INC,
   CORP, LIMITED, LIMITÉE, B.C. …), used for *exact name* matching; the display name keeps them.
 * :func:`number_key` — registration and business numbers, case and punctuation removed.
@@ -19,10 +23,15 @@ tokeniser. Pure functions, no I/O.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
+import sys
 import unicodedata
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
-from orgbook.verifier.unaccent_rules import TRANSLATION
+from orgbook.verifier.unaccent_rules import UNACCENT_LETTERS
 
 KEY_LEN = 48
 """Word-start keys (and prefix queries) are compared on their first ``KEY_LEN`` characters."""
@@ -62,19 +71,91 @@ _NOT_WORD = re.compile(r"[\W_]+")  # \w is exactly str.isalnum() plus "_"
 _DIGIT = re.compile(r"\d")
 
 
-def _fold_letters(text: str) -> str:
-    """NFKD, combining marks stripped, then the letters NFKD leaves alone folded to ASCII."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.translate(TRANSLATION)
+class Folding:
+    """Letter rules, and the normalisation they make (see the module docstring).
+
+    ``rules`` map a letter that has no Unicode decomposition (:func:`foldable_letters`) to its
+    replacement; letters with a decomposition never reach them, NFKD has already made them base
+    letters and marks. Foldings with the same rules are equal and share a :attr:`digest`.
+    """
+
+    __slots__ = ("_table", "digest", "rules")
+
+    def __init__(self, rules: Mapping[str, str]) -> None:
+        for letter, folded in rules.items():
+            if not (isinstance(letter, str) and len(letter) == 1 and isinstance(folded, str)):
+                raise ValueError(f"a folding rule maps one letter to a string: {letter!r}")
+        self.rules: Mapping[str, str] = MappingProxyType(dict(sorted(rules.items())))
+        self._table = {ord(letter): folded for letter, folded in self.rules.items()}
+        listing = "".join(f"{letter}\t{folded}\n" for letter, folded in self.rules.items())
+        self.digest = hashlib.sha256(listing.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Folding) and other.digest == self.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __repr__(self) -> str:
+        return f"Folding({len(self.rules)} rules, {self.digest[:12]})"
+
+    def _fold_letters(self, text: str) -> str:
+        """NFKD, combining marks stripped, then the letters NFKD leaves alone folded."""
+        decomposed = unicodedata.normalize("NFKD", text)
+        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        return stripped.translate(self._table)
+
+    def normalise(self, text: str) -> str:
+        """The matching form of a name or query (see the module docstring)."""
+        # Casefolding can produce characters that decompose or fold again (and the other way
+        # round), so letters are folded on both sides of it; ASCII needs neither.
+        if text.isascii():
+            folded = text.lower()
+        else:
+            folded = self._fold_letters(self._fold_letters(text).casefold())
+        return _NOT_WORD.sub(" ", folded.replace("&", " and ")).strip()
+
+    def number_key(self, text: str) -> str:
+        """A registration or business number without case, accents, spaces or punctuation."""
+        return self.normalise(text).replace(" ", "")
+
+
+UNACCENT = Folding(UNACCENT_LETTERS)
+"""The rules shipped with orgbook: PostgreSQL's ``unaccent`` rules for letters
+(:mod:`orgbook.verifier.unaccent_rules`)."""
+
+NO_RULES = Folding({})
+"""NFKD and casefolding alone."""
 
 
 def normalise(text: str) -> str:
-    """The matching form of a name or query (see the module docstring)."""
-    # Casefolding can produce characters that decompose or fold again (and the other way
-    # round), so letters are folded on both sides of it; ASCII needs neither.
-    folded = text.lower() if text.isascii() else _fold_letters(_fold_letters(text).casefold())
-    return _NOT_WORD.sub(" ", folded.replace("&", " and ")).strip()
+    """The matching form of a name or query, with the shipped rules (:data:`UNACCENT`)."""
+    return UNACCENT.normalise(text)
+
+
+@functools.cache
+def foldable_letters() -> tuple[str, ...]:
+    """Every non-ASCII letter (Unicode category ``L*``, in this Python's Unicode version) that
+    has no decomposition: the letters a :class:`Folding` rule can apply to."""
+    return tuple(
+        ch
+        for ch in map(chr, range(0x80, sys.maxunicode + 1))
+        if ch.isalpha() and unicodedata.normalize("NFKD", ch) == ch
+    )
+
+
+def rules_from(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The letter rules among ``(letter, replacement)`` pairs (e.g. what PostgreSQL's
+    ``unaccent()`` makes of each of :func:`foldable_letters`): those whose letter has no
+    decomposition and whose replacement normalises differently; the others change nothing."""
+    return {
+        letter: folded
+        for letter, folded in pairs
+        if len(letter) == 1
+        and letter.isalpha()
+        and unicodedata.normalize("NFKD", letter) == letter
+        and NO_RULES.normalise(folded) != NO_RULES.normalise(letter)
+    }
 
 
 def core_name(norm: str) -> str:
@@ -95,8 +176,9 @@ def core_name(norm: str) -> str:
 
 
 def number_key(text: str) -> str:
-    """A registration or business number without case, accents, spaces or punctuation."""
-    return normalise(text).replace(" ", "")
+    """A registration or business number without case, accents, spaces or punctuation, with
+    the shipped rules (:data:`UNACCENT`)."""
+    return UNACCENT.number_key(text)
 
 
 def has_digit(text: str) -> bool:

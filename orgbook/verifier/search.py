@@ -68,17 +68,18 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orgbook.db import is_sqlite, metadata
 from orgbook.errors import BadInput
-from orgbook.verifier import search_pg, search_sqlite, typos
+from orgbook.verifier import search_fold, search_pg, search_sqlite, typos
 from orgbook.verifier.normalise import (
     KEY_LEN,
     NO_WORD_START,
+    UNACCENT,
+    Folding,
     core_name,
     has_digit,
-    normalise,
-    number_key,
     successor,
     word_starts,
 )
+from orgbook.verifier.search_fold import folding_for
 
 __all__ = [
     "Hit",
@@ -90,6 +91,7 @@ __all__ = [
     "autocomplete",
     "delete_org",
     "ensure_search_schema",
+    "refresh_folding",
     "reindex_stale",
     "search",
     "upsert_orgs",
@@ -263,7 +265,15 @@ search_term = Table(
     sqlite_autoincrement=True,
 )
 
-SEARCH_TABLES = (search_org, search_name, search_prefix, search_number, search_tag, search_term)
+SEARCH_TABLES = (
+    search_org,
+    search_name,
+    search_prefix,
+    search_number,
+    search_tag,
+    search_term,
+    search_fold.search_fold,
+)
 
 
 def _create_backend_objects(target: Table, connection: Connection, **_: Any) -> None:
@@ -278,6 +288,10 @@ def _create_term_index(target: Table, connection: Connection, **_: Any) -> None:
         search_pg.create_term_index(connection)
 
 
+def _store_source_folding(target: Table, connection: Connection, **_: Any) -> None:
+    search_fold.store(connection, source_folding(connection))
+
+
 def _drop_backend_objects(target: Table, connection: Connection, **_: Any) -> None:
     if is_sqlite(connection):
         search_sqlite.drop_objects(connection)
@@ -287,6 +301,7 @@ def _drop_backend_objects(target: Table, connection: Connection, **_: Any) -> No
 event.listen(search_name, "after_create", _create_backend_objects)
 event.listen(search_name, "before_drop", _drop_backend_objects)
 event.listen(search_term, "after_create", _create_term_index)
+event.listen(search_fold.search_fold, "after_create", _store_source_folding)
 
 
 def ensure_search_schema(engine: Engine) -> None:
@@ -309,12 +324,12 @@ class _Name:
     display: str
 
 
-def _index_names(doc: OrgDoc) -> list[_Name]:
+def _index_names(doc: OrgDoc, fold: Folding) -> list[_Name]:
     """The distinct normalised names of ``doc``, best kind first where two normalise alike."""
     best: dict[str, _Name] = {}
     for entry in doc.names:
         rank = _KIND_RANK[entry.kind]
-        norm = normalise(entry.name)
+        norm = fold.normalise(entry.name)
         if not norm:
             continue
         seen = best.get(norm)
@@ -330,10 +345,10 @@ def _current_name(doc: OrgDoc) -> str:
     return doc.names[0].name if doc.names else ""
 
 
-def _number_keys(registration_number: str, business_number: str | None) -> set[str]:
-    keys = {number_key(registration_number)}
+def _number_keys(registration_number: str, business_number: str | None, fold: Folding) -> set[str]:
+    keys = {fold.number_key(registration_number)}
     if business_number:
-        bn = number_key(business_number)
+        bn = fold.number_key(business_number)
         keys.add(bn)
         if len(bn) > 9 and bn[:9].isdigit():
             keys.add(bn[:9])  # the BN root of a program account, e.g. 123456789rc0001
@@ -341,49 +356,95 @@ def _number_keys(registration_number: str, business_number: str | None) -> set[s
     return keys
 
 
-def upsert_orgs(conn: Connection, docs: Sequence[OrgDoc]) -> None:
-    """Index ``docs`` in the caller's transaction, replacing what was indexed for those orgs."""
+def upsert_orgs(conn: Connection, docs: Sequence[OrgDoc], fold: Folding | None = None) -> None:
+    """Index ``docs`` in the caller's transaction, replacing what was indexed for those orgs;
+    with ``fold``'s letter rules (default: the stored ones, :func:`folding_for`)."""
+    fold = fold or folding_for(conn)
     latest: dict[str, OrgDoc] = {}
     for doc in docs:
         latest[doc.org_id] = doc
     items = list(latest.values())
     for start in range(0, len(items), _CHUNK):
         chunk = items[start : start + _CHUNK]
-        _remove(conn, [doc.org_id for doc in chunk])
-        _insert(conn, chunk)
+        _remove(conn, [doc.org_id for doc in chunk], fold)
+        _insert(conn, chunk, fold)
 
 
 def delete_org(conn: Connection, org_id: str) -> None:
     """Remove an organisation from the index (no error if it is not there)."""
-    _remove(conn, [org_id])
+    _remove(conn, [org_id], folding_for(conn))
 
 
-def reindex_stale(conn: Connection) -> int:
-    """Re-index the organisations whose indexed strings an older :func:`normalise` made.
+def reindex_stale(conn: Connection, fold: Folding | None = None) -> int:
+    """Re-index the organisations whose indexed strings other letter rules made.
 
-    When normalisation changes (e.g. "ł" began to fold to "l"), names indexed before no longer
-    equal what queries normalise to. This finds the organisations whose stored ``norm`` or
-    ``sort_key`` differs from what ``normalise`` now makes of the stored name, rebuilds their
-    documents from the search tables themselves (names, numbers, status, tags) and re-indexes
-    them, in the caller's transaction. Returns how many; 0 when the index is current. The
-    vocabulary keeps the old spellings (it is append-only); they only cost an empty
-    alternative. ``orgbook ledger replay`` is the full rebuild from the ledger.
+    When normalisation changes (an orgbook release began to fold "ł" to "l", or the stored
+    rules were replaced: :func:`refresh_folding`), names indexed before no longer equal what
+    queries normalise to. This finds the organisations whose stored ``norm``, ``sort_key`` or
+    number keys differ from what ``fold`` (default: the stored rules) makes of the stored names
+    and numbers, rebuilds their documents from the search tables themselves (names, numbers,
+    status, tags) and re-indexes them, in the caller's transaction. Returns how many; 0 when
+    the index is current. The vocabulary keeps the old spellings (it is append-only); they only
+    cost an empty alternative. ``orgbook ledger replay`` is the full rebuild from the ledger.
     """
-    n, o = search_name, search_org
+    fold = fold or folding_for(conn)
+    n, o, num = search_name, search_org, search_number
     stale = {
         row.org_id
         for row in conn.execute(select(n.c.org_id, n.c.name, n.c.norm))
-        if normalise(row.name) != row.norm
+        if fold.normalise(row.name) != row.norm
     }
-    stale.update(
-        row.org_id
-        for row in conn.execute(select(o.c.org_id, o.c.name, o.c.sort_key))
-        if normalise(row.name) != row.sort_key
-    )
+    numbers: dict[str, set[str]] = {}  # only non-ASCII numbers can fold differently
+    orgs = select(o.c.org_id, o.c.name, o.c.sort_key, o.c.registration_number, o.c.business_number)
+    for row in conn.execute(orgs):
+        if fold.normalise(row.name) != row.sort_key:
+            stale.add(row.org_id)
+        if not (row.registration_number + (row.business_number or "")).isascii():
+            numbers[row.org_id] = _number_keys(row.registration_number, row.business_number, fold)
+    # An organisation's number rows are deleted by the keys its numbers fold to now; where an
+    # older folding made other keys, delete them by organisation first.
+    renumber: list[str] = []
+    ids = sorted(numbers)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        keys: dict[str, set[str]] = {org: set() for org in chunk}
+        pairs = conn.execute(select(num.c.key, num.c.org_id).where(num.c.org_id.in_(chunk)))
+        for key, org_id in pairs:
+            keys[org_id].add(key)
+        renumber.extend(org for org in chunk if keys[org] != numbers[org])
+    if renumber:
+        conn.execute(delete(num).where(num.c.org_id.in_(renumber)))
+        stale.update(renumber)
     ids = sorted(stale)
     for start in range(0, len(ids), _CHUNK):
-        upsert_orgs(conn, _stored_docs(conn, ids[start : start + _CHUNK]))
+        upsert_orgs(conn, _stored_docs(conn, ids[start : start + _CHUNK]), fold)
     return len(ids)
+
+
+def source_folding(conn: Connection) -> Folding:
+    """The letter rules this database's index should be built with: the server's ``unaccent``
+    rules on PostgreSQL (:func:`search_pg.server_folding`; the shipped ones where it cannot be
+    used), the shipped rules on SQLite."""
+    if conn.dialect.name == "postgresql":
+        server = search_pg.server_folding(conn)
+        if server is not None:
+            return server
+    return UNACCENT
+
+
+def refresh_folding(conn: Connection) -> tuple[Folding, Folding, int]:
+    """Make the stored letter rules :func:`source_folding`'s and re-index the organisations
+    they fold differently, in the caller's transaction. Returns (rules before, rules now,
+    organisations re-indexed). Other processes pick the new rules up within
+    :data:`search_fold.RELOAD_SECONDS`; restart them to have it at once."""
+    before = search_fold.stored(conn)
+    now = source_folding(conn)
+    has_rows = conn.execute(select(search_fold.search_fold.c.letter).limit(1)).first()
+    if now == before and has_rows is not None:
+        search_fold.remember(conn, now)
+        return before, now, 0
+    search_fold.store(conn, now)
+    return before, now, (reindex_stale(conn, now) if now != before else 0)
 
 
 def _stored_docs(conn: Connection, org_ids: list[str]) -> list[OrgDoc]:
@@ -422,7 +483,7 @@ def _stored_docs(conn: Connection, org_ids: list[str]) -> list[OrgDoc]:
     return docs
 
 
-def _remove(conn: Connection, org_ids: list[str]) -> None:
+def _remove(conn: Connection, org_ids: list[str], fold: Folding) -> None:
     n, o = search_name, search_org
     old_names = conn.execute(select(n.c.id, n.c.org_id, n.c.norm).where(n.c.org_id.in_(org_ids)))
     names = old_names.all()
@@ -451,7 +512,7 @@ def _remove(conn: Connection, org_ids: list[str]) -> None:
     number_rows = {
         (key, row.org_id)
         for row in orgs
-        for key in _number_keys(row.registration_number, row.business_number)
+        for key in _number_keys(row.registration_number, row.business_number, fold)
     }
     if number_rows:
         num = search_number
@@ -492,7 +553,7 @@ _ORG_COLUMNS = (
 )
 
 
-def _insert(conn: Connection, docs: list[OrgDoc]) -> None:
+def _insert(conn: Connection, docs: list[OrgDoc], fold: Folding) -> None:
     org_rows: list[tuple[Any, ...]] = []
     name_rows: list[tuple[Any, ...]] = []
     prefix_rows: list[tuple[Any, ...]] = []
@@ -513,17 +574,17 @@ def _insert(conn: Connection, docs: list[OrgDoc]) -> None:
                 doc.status == "active",
                 doc.entity_type,
                 current,
-                normalise(current),
+                fold.normalise(current),
             )
         )
         keys: set[tuple[int, str]] = set()
-        for nm in _index_names(doc):
+        for nm in _index_names(doc, fold):
             name_rows.append((org_id, kinds[nm.rank], nm.display, nm.norm, core_name(nm.norm)))
             keys.update((is_start, key) for is_start, _, key in word_starts(nm.norm))
             terms.update(nm.norm.split(" "))
         prefix_rows.extend((s, k, org_id) for s, k in keys)
         number_rows.extend(
-            (k, org_id) for k in _number_keys(doc.registration_number, doc.business_number)
+            (k, org_id) for k in _number_keys(doc.registration_number, doc.business_number, fold)
         )
         tag_rows.extend(
             (org_id, kind, value)
@@ -624,10 +685,11 @@ def _alternatives_of(conn: Connection, words: Sequence[str]) -> list[tuple[str, 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    norm: str  # normalise(text)
+    norm: str  # fold.normalise(text)
     core: str  # without legal suffixes
     number_keys: tuple[str, ...]
     fingerprint: str
+    fold: Folding
 
 
 @dataclass(frozen=True, slots=True)
@@ -661,18 +723,18 @@ def _validate(q: SearchQuery) -> None:
         raise BadInput(f"limit must be an integer from 1 to {MAX_LIMIT}", field="limit")
 
 
-def _plan(q: SearchQuery) -> _Plan:
+def _plan(q: SearchQuery, fold: Folding) -> _Plan:
     text = q.text or ""
-    norm = normalise(text)
+    norm = fold.normalise(text)
     keys: list[str] = []
     for candidate in (text, text.rsplit(":", 1)[-1]):  # a number, or an org id "CA-BC:BC123"
-        key = number_key(candidate)
+        key = fold.number_key(candidate)
         if has_digit(key) and key not in keys:
             keys.append(key)
     filters = [q.jurisdiction and q.jurisdiction.upper(), q.status, q.entity_type]
     filters += [q.credential_type, q.issuer]
     digest = hashlib.sha256(json.dumps([norm, *filters]).encode()).hexdigest()[:16]
-    return _Plan(norm, core_name(norm), tuple(keys), digest)
+    return _Plan(norm, core_name(norm), tuple(keys), digest, fold)
 
 
 def _encode_cursor(plan: _Plan, pos: _Position) -> str:
@@ -792,7 +854,9 @@ def _number_tier(
     for org_id in ids:
         row = orgs[org_id]
         reg = row.registration_number
-        matched = reg if number_key(reg) in plan.number_keys else row.business_number or reg
+        matched = (
+            reg if plan.fold.number_key(reg) in plan.number_keys else row.business_number or reg
+        )
         out.append(_Match(TIER_NUMBER, 1.0, row.sort_key, org_id, matched))
     out.sort(key=lambda m: m.position)
     return out, len(ids) >= NUMBER_CAP
@@ -979,7 +1043,7 @@ def search(conn: Connection, q: SearchQuery) -> SearchPage:
     limit outside 1..100, an unknown status or a cursor that is not one this query produced.
     """
     _validate(q)
-    plan = _plan(q)
+    plan = _plan(q, folding_for(conn))
     after = _decode_cursor(plan, q.cursor) if q.cursor is not None else None
     filters = _filters(q)
     if not plan.norm:
@@ -1077,7 +1141,8 @@ def autocomplete(
     _check_text(jurisdiction, "jurisdiction")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SUGGESTIONS:
         raise BadInput(f"limit must be an integer from 1 to {MAX_SUGGESTIONS}", field="limit")
-    norm = normalise(prefix)
+    fold = folding_for(conn)
+    norm = fold.normalise(prefix)
     if not norm:
         return []
     filters = [search_org.c.jurisdiction == jurisdiction.upper()] if jurisdiction else []
@@ -1099,7 +1164,7 @@ def autocomplete(
         return bounded(stmt, p.c.org_id, (p.c.key, p.c.org_id))
 
     def numbers() -> list[str]:
-        key = number_key(prefix)
+        key = fold.number_key(prefix)
         stmt = select(num.c.org_id, num.c.key).where(num.c.key >= key, num.c.key < successor(key))
         return bounded(stmt, num.c.org_id, (num.c.key, num.c.org_id))
 
@@ -1120,12 +1185,12 @@ def autocomplete(
     orgs = _orgs_of(conn, picks)
     all_names = _names_of(conn, [org for org, on_number in chosen if not on_number])
     out = []
-    key = number_key(prefix)
+    key = fold.number_key(prefix)
     for org_id, on_number in chosen:
         row = orgs[org_id]
         if on_number:
             reg = row.registration_number
-            matched = reg if number_key(reg).startswith(key) else row.business_number or reg
+            matched = reg if fold.number_key(reg).startswith(key) else row.business_number or reg
         else:
             best = _prefix_best(all_names[org_id], norm)
             matched = best[2] if best else row.name

@@ -14,6 +14,12 @@ replicas need not hold the vocabulary in memory. ``LIKE`` is exact and the filte
 the answer is the in-memory scan's. Without the extension (a role that may not create it) the
 index is absent and search falls back to that scan, with the same results.
 
+Accent folding (:func:`server_folding`): the letter rules search normalises with are read
+from the server's ``unaccent`` dictionary, what ``unaccent()`` makes of every letter, and stored
+with the index (:mod:`orgbook.verifier.search_fold`). Normalisation itself stays in Python, on
+both sides of the index, so a query and the names it must find are always folded by the same
+rules.
+
 This module only retrieves candidates; ranking is done in :mod:`orgbook.verifier.search`.
 """
 
@@ -41,6 +47,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
+from orgbook.verifier.normalise import Folding, foldable_letters, rules_from
 from orgbook.verifier.typos import patterns
 
 log = logging.getLogger(__name__)
@@ -75,23 +82,39 @@ def matching_names(name_table: Table, groups: Sequence[Sequence[str]]) -> Select
 # --- typo correction with pg_trgm --------------------------------------------------------------
 
 
+def _first_line(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+
+
+def ensure_extension(conn: Connection, name: str, instead: str) -> bool:
+    """Create extension ``name`` if it is missing and this role may (``pg_trgm`` and
+    ``unaccent`` are trusted extensions: the database owner may). False, with a warning that
+    says what happens ``instead``, when it is missing and cannot be created."""
+    installed = "SELECT 1 FROM pg_extension WHERE extname = %(name)s"
+    if conn.exec_driver_sql(installed, {"name": name}).first() is not None:
+        return True
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {name}")
+    except DBAPIError as exc:
+        log.warning(
+            "%s is not installed and this role cannot create it (%s): %s. Run CREATE EXTENSION "
+            "%s as a superuser or the database owner, then orgbook db upgrade.",
+            name,
+            _first_line(exc),
+            instead,
+            name,
+        )
+        return False
+    return True
+
+
 def create_term_index(conn: Connection) -> bool:
     """Create ``pg_trgm`` (if this role may) and the trigram index on ``search_term``
     (idempotent). False, with a warning, when the extension is not available."""
-    installed = "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"
-    if conn.exec_driver_sql(installed).first() is None:
-        try:
-            with conn.begin_nested():
-                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except DBAPIError as exc:
-            log.warning(
-                "pg_trgm is not installed and this role cannot create it (%s): typo correction "
-                "scans the vocabulary in each process instead (same results). Run CREATE "
-                "EXTENSION pg_trgm as a superuser or the database owner, then orgbook db "
-                "upgrade.",
-                str(exc.orig).strip().splitlines()[0] if exc.orig else exc,
-            )
-            return False
+    instead = "typo correction scans the vocabulary in each process instead (same results)"
+    if not ensure_extension(conn, "pg_trgm", instead):
+        return False
     conn.exec_driver_sql(
         f"CREATE INDEX IF NOT EXISTS {TERMS_INDEX} ON search_term USING gin (term gin_trgm_ops)"
         # no pending list: new words go straight into the index, so lookups never scan one
@@ -155,3 +178,34 @@ def find_similar_terms(conn: Connection, term_table: Table, words: Sequence[str]
         return []
     stmt = similar_terms(term_table, words)
     return list(conn.execute(stmt, execution_options={"compiled_cache": None}).scalars())
+
+
+# --- accent folding with unaccent --------------------------------------------------------------
+
+UNACCENT_DICTIONARY = "unaccent"
+
+
+def server_folding(conn: Connection) -> Folding | None:
+    """The letter rules of this server's ``unaccent`` dictionary: what ``unaccent()`` makes of
+    every letter that has no decomposition (:func:`orgbook.verifier.normalise.rules_from`), in
+    one statement. Creates the extension if this role may; None, with a warning, when it is
+    missing and cannot be created, or folds no letter."""
+    instead = "search folds letters with the rules shipped with orgbook"
+    if not ensure_extension(conn, "unaccent", instead):
+        return None
+    probe = text(
+        "SELECT s, unaccent(CAST(:dictionary AS regdictionary), s)"
+        " FROM unnest(CAST(:letters AS text[])) AS t(s)"
+    )
+    params = {"dictionary": UNACCENT_DICTIONARY, "letters": list(foldable_letters())}
+    try:
+        with conn.begin_nested():
+            rows = conn.execute(probe, params).all()
+    except DBAPIError as exc:
+        log.warning("unaccent() cannot be called (%s): %s", _first_line(exc), instead)
+        return None
+    rules = rules_from((row[0], row[1]) for row in rows)
+    if not rules:
+        log.warning("the server's unaccent dictionary folds no letter: %s", instead)
+        return None
+    return Folding(rules)

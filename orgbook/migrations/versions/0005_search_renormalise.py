@@ -26,11 +26,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    from orgbook.verifier.normalise import UNACCENT
     from orgbook.verifier.search import reindex_stale
 
     bind = op.get_bind()
     if sa.inspect(bind).has_table("search_name"):
-        reindex_stale(bind)
+        reindex_stale(bind, UNACCENT)  # the rules of this release (stored with the index: 0008)
 
 
 def downgrade() -> None:
