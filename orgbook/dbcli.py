@@ -49,7 +49,9 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if before == after:
-        print(f"database at {after}: nothing to do" if not added else f"database at {after}")
+        print(
+            f"database at {after}" if added or refolded else f"database at {after}: nothing to do"
+        )
     else:
         print(f"database upgraded: {before or 'empty'} -> {after}")
     if added:
@@ -82,9 +84,11 @@ def _refresh_folding(engine: Any) -> str | None:
         before, now, reindexed = refresh_folding(conn)
     if now == before:
         return None
+    letters = before.rules.keys() | now.rules.keys()
+    changed = sum(before.rules.get(letter) != now.rules.get(letter) for letter in letters)
     return (
-        f"search letter rules changed ({len(before.rules)} -> {len(now.rules)} letters): "
-        f"re-indexed {reindexed} organisations; restart running verifiers"
+        f"search letter rules changed ({changed} of {len(now.rules)} letters): re-indexed "
+        f"{reindexed} organisations; restart running verifiers to fold queries alike"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,9 +12,14 @@ from hypothesis import strategies as st
 from orgbook.verifier.normalise import (
     KEY_LEN,
     MAX_WORD_STARTS,
+    NO_RULES,
+    UNACCENT,
+    Folding,
     core_name,
+    foldable_letters,
     normalise,
     number_key,
+    rules_from,
     successor,
     word_starts,
 )
@@ -70,6 +76,52 @@ _TRICKY = st.text(alphabet="".join(UNACCENT_LETTERS) + "ǰẞİŉℌﬁ&é -.", 
 def test_normalise_is_idempotent(text: str) -> None:
     once = normalise(text)
     assert normalise(once) == once
+
+
+def _rules_file(path: Path) -> list[tuple[str, str]]:
+    """``unaccent.rules``: a source, then a tab and its replacement (none: remove it)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [(source, folded) for source, _, folded in (line.partition("\t") for line in lines)]
+
+
+def test_the_shipped_rules_are_the_letter_rules_of_postgresql_unaccent_rules(
+    vectors: Path,
+) -> None:
+    pairs = _rules_file(vectors / "postgresql-unaccent" / "unaccent.rules")
+    assert len(pairs) == 1650
+    assert rules_from(pairs) == dict(UNACCENT_LETTERS)
+    assert Folding(rules_from(pairs)) == UNACCENT
+
+
+def test_rules_from_keeps_only_rules_that_change_a_letter_nfkd_leaves_alone() -> None:
+    pairs = [
+        ("ø", "o"),  # kept: NFKD leaves "ø" alone
+        ("é", "e"),  # dropped: NFKD already folds it
+        ("ß", "ss"),  # dropped: casefolding already makes "ss"
+        ("©", "(C)"),  # dropped: a symbol is a word break
+        ("ǆ", "dz"),  # dropped: has a compatibility decomposition
+        ("ʒ", "ʒ"),  # dropped: changes nothing
+        ("Ж", "Zh"),  # kept: a transliteration an administrator added
+    ]
+    assert rules_from(pairs) == {"ø": "o", "Ж": "Zh"}
+    assert "ø" in foldable_letters()
+    assert "é" not in foldable_letters()
+    assert all(not ch.isascii() for ch in foldable_letters())
+
+
+def test_a_folding_normalises_with_its_own_rules() -> None:
+    danish = Folding({**UNACCENT.rules, "ø": "oe", "Ø": "OE"})
+    assert danish.normalise("Ørsted Ølbryggeri") == "oersted oelbryggeri"
+    assert UNACCENT.normalise("Ørsted Ølbryggeri") == "orsted olbryggeri"
+    assert NO_RULES.normalise("Ørsted Łódź") == "ørsted łodz"
+    assert danish.number_key("ØK-12 34") == "oek1234"
+    assert danish.normalise("Smith & Sons") == normalise("Smith & Sons")  # ASCII: no rules apply
+    assert normalise("Łódź Œuvres") == UNACCENT.normalise("Łódź Œuvres") == "lodz oeuvres"
+    # equal rules, equal foldings (whatever their order), and one digest
+    assert Folding(dict(reversed(list(danish.rules.items())))) == danish
+    assert len({danish.digest, UNACCENT.digest, NO_RULES.digest}) == 3
+    with pytest.raises(ValueError, match="one letter"):
+        Folding({"ll": "l"})
 
 
 def test_every_unaccent_letter_folds_to_ascii() -> None:

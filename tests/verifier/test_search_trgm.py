@@ -15,7 +15,8 @@ from sqlalchemy import Engine, create_engine, text
 from orgbook import migrations
 from orgbook.cli import main
 from orgbook.db import create_all, make_engine
-from orgbook.verifier import search_pg
+from orgbook.verifier import search_fold, search_pg
+from orgbook.verifier.normalise import UNACCENT
 from orgbook.verifier.search import (
     _VOCABULARIES,
     _alternatives,
@@ -168,7 +169,8 @@ def test_a_role_that_cannot_create_pg_trgm_gets_a_scanning_search_then_the_index
     url, admin_url = unprivileged_url
     with caplog.at_level(logging.WARNING):
         assert main(["db", "upgrade", "--db", url]) == 0
-    assert "pg_trgm" in caplog.text
+    assert "pg_trgm is not installed" in caplog.text
+    assert "unaccent is not installed" in caplog.text  # letters folded with the shipped rules
     engine = make_engine(url)
     search_pg._HAS_TERM_INDEX.clear()
     try:
@@ -176,6 +178,7 @@ def test_a_role_that_cannot_create_pg_trgm_gets_a_scanning_search_then_the_index
         vocab = _load(engine, words)
         with engine.connect() as conn:
             assert migrations.current_revision(conn) == migrations.head_revision()
+            assert search_fold.stored(conn) == UNACCENT
             assert not search_pg.has_term_index(conn)  # falls back: scanning in memory
             assert _alternatives_of(conn, ["smiht", "consluting"]) == [
                 _alternatives(vocab, "smiht"),
@@ -185,9 +188,12 @@ def test_a_role_that_cannot_create_pg_trgm_gets_a_scanning_search_then_the_index
         admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1))
         with admin.begin() as conn:
             conn.execute(text("CREATE EXTENSION pg_trgm"))
+            conn.execute(text("CREATE EXTENSION unaccent"))
         admin.dispose()
         assert main(["db", "upgrade", "--db", url]) == 0
-        assert "created the pg_trgm vocabulary index" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "created the pg_trgm vocabulary index" in out
+        assert "search letter rules" not in out  # the server's rules are the shipped ones
         search_pg._HAS_TERM_INDEX.clear()
         with engine.connect() as conn:
             assert search_pg.has_term_index(conn)
