@@ -78,9 +78,11 @@ def _refresh_folding(engine: Any) -> str | None:
     """Capture the letter rules of the server's ``unaccent`` again (PostgreSQL; SQLite: the
     shipped rules) and re-index what they fold differently. A line to print when they
     changed."""
+    from orgbook.migrations import migration_lock
     from orgbook.verifier.search import refresh_folding
 
     with engine.begin() as conn:
+        migration_lock(conn)  # two upgrades at once: one stores the rules, the other sees them
         before, now, reindexed = refresh_folding(conn)
     if now == before:
         return None

@@ -3,8 +3,9 @@
 What it owns: the ``search_*`` tables (a projection, rebuilt from the ledger like every other
 one), :func:`upsert_orgs`/:func:`delete_org` (called inside the issuer's transaction),
 :func:`search` (ranked, filtered, cursor-paginated) and :func:`autocomplete`. What it must not
-do: normalise text anywhere but :mod:`orgbook.verifier.normalise`, or rank in SQL in a way
-the other backend would order differently. Semantics and figures: ``docs/search.md``.
+do: normalise text anywhere but :mod:`orgbook.verifier.normalise` (with the letter rules stored
+with the index, :mod:`orgbook.verifier.search_fold`), or rank in SQL in a way the other backend
+would order differently. Semantics and figures: ``docs/search.md``.
 
 Ranking tiers (an organisation appears once, in its best tier):
 

@@ -1,5 +1,6 @@
-"""PostgreSQL side of organisation search: a GIN full-text index over normalised names, and a
-``pg_trgm`` GIN index over the vocabulary for typo correction.
+"""PostgreSQL side of organisation search: a GIN full-text index over normalised names, a
+``pg_trgm`` GIN index over the vocabulary for typo correction, and the letter rules of the
+server's ``unaccent`` dictionary for accent folding.
 
 The index is on ``array_to_tsvector(string_to_array(norm, ' '))``: the lexemes are exactly the
 tokens of :func:`orgbook.verifier.normalise.normalise`, with no text-search parser,

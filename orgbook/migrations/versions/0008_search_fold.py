@@ -11,7 +11,8 @@ missing and this role may (it is a trusted extension: the database owner may). O
 on SQLite, they are the rules shipped with orgbook, which built every index before this
 revision. Organisations whose names the captured rules fold differently are re-indexed
 (:func:`orgbook.verifier.search.refresh_folding`); with PostgreSQL 15's rules there are none.
-Downgrade drops the table (the older release folds with the shipped rules again; ``orgbook
+A table that start-up already made (a database from before this revision, run by this
+release) is adopted. Downgrade drops the table (the older release folds with the shipped rules again; ``orgbook
 ledger replay`` re-indexes if the server's rules differed).
 """
 
@@ -31,13 +32,15 @@ _Key = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 def upgrade() -> None:
     from orgbook.verifier.search import refresh_folding
 
-    op.create_table(
-        "search_fold",
-        sa.Column("letter", _Key, nullable=False),
-        sa.Column("folded", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("letter"),
-    )
-    refresh_folding(op.get_bind())
+    bind = op.get_bind()
+    if not sa.inspect(bind).has_table("search_fold"):  # else made at start-up before this revision
+        op.create_table(
+            "search_fold",
+            sa.Column("letter", _Key, nullable=False),
+            sa.Column("folded", sa.Text(), nullable=False),
+            sa.PrimaryKeyConstraint("letter"),
+        )
+    refresh_folding(bind)
 
 
 def downgrade() -> None:
