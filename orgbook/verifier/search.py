@@ -438,10 +438,10 @@ def refresh_folding(conn: Connection) -> tuple[Folding, Folding, int]:
     they fold differently, in the caller's transaction. Returns (rules before, rules now,
     organisations re-indexed). Other processes pick the new rules up within
     :data:`search_fold.RELOAD_SECONDS`; restart them to have it at once."""
-    before = search_fold.stored(conn)
+    current = search_fold.read(conn)
+    before = current or UNACCENT
     now = source_folding(conn)
-    has_rows = conn.execute(select(search_fold.search_fold.c.letter).limit(1)).first()
-    if now == before and has_rows is not None:
+    if current == now:
         search_fold.remember(conn, now)
         return before, now, 0
     search_fold.store(conn, now)

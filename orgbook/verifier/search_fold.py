@@ -31,7 +31,7 @@ from sqlalchemy import Column, Connection, Engine, Table, Text, delete, select
 from orgbook.db import metadata
 from orgbook.verifier.normalise import UNACCENT, Folding
 
-__all__ = ["RELOAD_SECONDS", "folding_for", "remember", "search_fold", "store", "stored"]
+__all__ = ["RELOAD_SECONDS", "folding_for", "read", "remember", "search_fold", "store", "stored"]
 
 RELOAD_SECONDS = 60.0
 
@@ -43,11 +43,16 @@ search_fold = Table(
 )
 
 
-def stored(conn: Connection) -> Folding:
-    """The rules the index was built with. None stored (a database indexed before revision
-    0008): the shipped rules, which built it."""
+def read(conn: Connection) -> Folding | None:
+    """The stored rules; None when there are none (an index made before revision 0008)."""
     rows = conn.execute(select(search_fold.c.letter, search_fold.c.folded)).all()
-    return Folding({row.letter: row.folded for row in rows}) if rows else UNACCENT
+    return Folding({row.letter: row.folded for row in rows}) if rows else None
+
+
+def stored(conn: Connection) -> Folding:
+    """The rules the index was built with: the stored ones, or else the shipped rules, which
+    built every index before revision 0008."""
+    return read(conn) or UNACCENT
 
 
 def store(conn: Connection, folding: Folding) -> None:

@@ -12,8 +12,8 @@ on SQLite, they are the rules shipped with orgbook, which built every index befo
 revision. Organisations whose names the captured rules fold differently are re-indexed
 (:func:`orgbook.verifier.search.refresh_folding`); with PostgreSQL 15's rules there are none.
 A table that start-up already made (a database from before this revision, run by this
-release) is adopted. Downgrade drops the table (the older release folds with the shipped rules again; ``orgbook
-ledger replay`` re-indexes if the server's rules differed).
+release) is adopted. Downgrade drops the table (the older release folds with the shipped
+rules again; ``orgbook ledger replay`` re-indexes if the server's rules differed).
 """
 
 from __future__ import annotations
