@@ -133,15 +133,16 @@ def normalise(text: str) -> str:
     return UNACCENT.normalise(text)
 
 
+def _foldable(ch: str) -> bool:
+    """A letter (Unicode category ``L*``) with no decomposition: one a rule can apply to."""
+    return ch.isalpha() and unicodedata.normalize("NFKD", ch) == ch
+
+
 @functools.cache
 def foldable_letters() -> tuple[str, ...]:
-    """Every non-ASCII letter (Unicode category ``L*``, in this Python's Unicode version) that
-    has no decomposition: the letters a :class:`Folding` rule can apply to."""
-    return tuple(
-        ch
-        for ch in map(chr, range(0x80, sys.maxunicode + 1))
-        if ch.isalpha() and unicodedata.normalize("NFKD", ch) == ch
-    )
+    """Every non-ASCII letter that has no decomposition, in this Python's Unicode version: the
+    letters a :class:`Folding` rule can apply to."""
+    return tuple(ch for ch in map(chr, range(0x80, sys.maxunicode + 1)) if _foldable(ch))
 
 
 def rules_from(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -152,8 +153,7 @@ def rules_from(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
         letter: folded
         for letter, folded in pairs
         if len(letter) == 1
-        and letter.isalpha()
-        and unicodedata.normalize("NFKD", letter) == letter
+        and _foldable(letter)
         and NO_RULES.normalise(folded) != NO_RULES.normalise(letter)
     }
 

@@ -81,6 +81,3 @@ _LETTERS = {
 
 UNACCENT_LETTERS = MappingProxyType(_LETTERS)
 """Letter → its ASCII folding (297 rules)."""
-
-TRANSLATION = MappingProxyType({ord(letter): ascii for letter, ascii in _LETTERS.items()})
-"""The same, as a :meth:`str.translate` table."""
