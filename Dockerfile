@@ -7,7 +7,6 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY orgbook ./orgbook
-COPY schemas ./orgbook/schemas
 RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[postgres]'
 
 FROM python:3.11-slim-bookworm

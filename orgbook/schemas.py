@@ -2,7 +2,7 @@
 
 What it owns:
 
-* the JSON Schemas (draft 2020-12) in the repository's ``schemas/`` folder — credential schemas
+* the JSON Schemas (draft 2020-12) in ``orgbook/resources/schemas/`` — credential schemas
   (``schemas/credentials/<slug>/<version>.json``) and registry-record schemas
   (``schemas/records/``) — loaded lazily, once, into a ``referencing`` registry so schemas can
   ``$ref`` each other by ``$id`` (every credential schema extends
@@ -44,6 +44,7 @@ import referencing.exceptions
 from referencing.jsonschema import DRAFT202012
 
 from orgbook.errors import ConfigurationError, NotFound
+from orgbook.resources import data_path
 
 __all__ = [
     "CREDENTIALS_V2_CONTEXT",
@@ -54,6 +55,7 @@ __all__ = [
     "known_schema_ids",
     "parse_date_time",
     "schema_by_id",
+    "schema_registry",
     "schemas_dir",
     "stable_schema_id",
     "validate_against",
@@ -82,11 +84,8 @@ class SchemaProblem:
 
 
 def schemas_dir() -> Path:
-    """The repository's ``schemas/`` folder (``orgbook/schemas`` in an installed wheel)."""
-    repo = Path(__file__).resolve().parent.parent / "schemas"
-    if repo.is_dir():
-        return repo
-    return Path(__file__).resolve().parent / "schemas"
+    """The JSON Schemas' folder, ``orgbook/resources/schemas/`` (checkout and wheel alike)."""
+    return data_path("resources", "schemas")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +169,11 @@ def _validator(schema_id: str) -> jsonschema.Draft202012Validator:
 def known_schema_ids() -> frozenset[str]:
     """Every ``$id`` in ``schemas/``."""
     return _catalogue().ids
+
+
+def schema_registry() -> referencing.Registry[Any]:
+    """Every schema of the catalogue as a ``referencing`` registry (``$ref`` by ``$id``)."""
+    return _catalogue().registry
 
 
 def schema_by_id(schema_id: str) -> Mapping[str, Any]:

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from orgbook.issuer import records as _records
-from orgbook.issuer.records import RECORD_KINDS, SCHEMA_DIR, Record, parse_record, record_schema_id
+from orgbook.issuer.records import RECORD_KINDS, Record, parse_record, record_schema
 
 __all__ = ["Unsupported", "compile_schema", "compiled_checks", "parse_record_fast"]
 
@@ -169,12 +168,9 @@ def compile_schema(schema: Any, root: Mapping[str, Any] | None = None) -> Check:
 def compiled_checks() -> dict[str, Check]:
     """One compiled check per record kind (kinds whose schema cannot be compiled are absent)."""
     checks: dict[str, Check] = {}
-    for path in sorted(SCHEMA_DIR.glob("*.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        for kind in RECORD_KINDS:
-            if schema.get("$id") == record_schema_id(kind):
-                with contextlib.suppress(Unsupported, re.error, TypeError, ValueError):
-                    checks[kind] = compile_schema(schema)
+    for kind in RECORD_KINDS:
+        with contextlib.suppress(Unsupported, re.error, TypeError, ValueError):
+            checks[kind] = compile_schema(record_schema(kind))
     return checks
 
 

@@ -22,21 +22,17 @@ pointer. The schemas are read from disk on first use only. Pure: no storage, no 
 from __future__ import annotations
 
 import functools
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import jsonschema
-import referencing
 from jsonschema.exceptions import ValidationError
-from referencing.jsonschema import DRAFT202012
 
-from orgbook.errors import ConfigurationError, InvalidRecord
+from orgbook.errors import ConfigurationError, InvalidRecord, NotFound
 from orgbook.issuer.jurisdictions import (
     CANADIAN_SUBDIVISIONS,
     COUNTRY_CODES,
@@ -44,10 +40,10 @@ from orgbook.issuer.jurisdictions import (
     country_of,
     normalise_jurisdiction,
 )
+from orgbook.schemas import schema_by_id, schema_registry, schemas_dir
 
-__all__ = ["RECORD_KINDS", "SCHEMA_DIR", "Record", "parse_record", "record_schema_id"]
+__all__ = ["RECORD_KINDS", "Record", "parse_record", "record_schema", "record_schema_id"]
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "records"
 SCHEMA_BASE = "https://orgbook.example/schemas/records"
 RECORD_KINDS = (
     "registration",
@@ -102,29 +98,27 @@ def record_schema_id(kind: str) -> str:
     return f"{SCHEMA_BASE}/{kind}/1.0.json"
 
 
+def record_schema(kind: str) -> Mapping[str, Any]:
+    """The record schema for ``kind`` from the one schema catalogue; a missing one is a
+    :class:`ConfigurationError` (an incomplete installation), never a rejected record."""
+    try:
+        return schema_by_id(record_schema_id(kind))
+    except NotFound:
+        raise ConfigurationError(f"no record schema for kind {kind!r} in {schemas_dir()}") from None
+
+
 # --- schemas -----------------------------------------------------------------------------------
 
 
 @functools.cache
 def _validators() -> dict[str, jsonschema.Draft202012Validator]:
-    """One validator per kind over a registry of every schema in ``schemas/records/``."""
-    schemas: dict[str, Any] = {}
-    for path in sorted(SCHEMA_DIR.glob("*.json")):
-        try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"record schema {path.name} does not load: {exc}") from exc
-        schemas[schema["$id"]] = schema
-    registry: referencing.Registry[Any] = referencing.Registry().with_resources(
-        (sid, referencing.Resource.from_contents(s, default_specification=DRAFT202012))
-        for sid, s in schemas.items()
-    )
+    """One validator per kind, over the schema catalogue (:mod:`orgbook.schemas`)."""
+    registry = schema_registry()
+    schemas = {kind: record_schema(kind) for kind in (*RECORD_KINDS, "record")}
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     validators = {}
     for kind in (*RECORD_KINDS, "record"):
-        schema = schemas.get(record_schema_id(kind))
-        if schema is None:
-            raise ConfigurationError(f"no record schema for kind {kind!r} in {SCHEMA_DIR}")
+        schema = schemas[kind]
         if kind != "record":
             # Same schema with its local "#/$defs/…" references inlined: resolving them is most
             # of jsonschema's cost per record (≈1 ms → ≈0.3 ms).

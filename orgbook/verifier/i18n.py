@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Final
+
+from orgbook.resources import data_path
 
 __all__ = [
     "COOKIE_NAME",
@@ -39,7 +40,6 @@ __all__ = [
 LOCALES: Final = ("en", "fr")
 DEFAULT_LOCALE: Final = "en"
 COOKIE_NAME: Final = "orgbook_lang"
-LOCALE_DIR = Path(__file__).parent / "locales"
 
 NNBSP = "\u202f"  # narrow no-break space: French thousands separator, before ; : ! ?
 
@@ -187,7 +187,9 @@ def catalogue(locale: str) -> Mapping[str, str]:
     """The messages of ``locale`` (``locales/<locale>.json``), loaded once."""
     if locale not in LOCALES:
         raise ValueError(f"unsupported locale {locale!r}")
-    data = json.loads((LOCALE_DIR / f"{locale}.json").read_text(encoding="utf-8"))
+    data = json.loads(
+        (data_path("verifier", "locales") / f"{locale}.json").read_text(encoding="utf-8")
+    )
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in data.items()
     ):

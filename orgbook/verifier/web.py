@@ -22,7 +22,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -42,13 +41,11 @@ from orgbook.http.caching import IMMUTABLE, etag_for, not_modified
 from orgbook.http.deps import get_engine
 from orgbook.http.ratelimit import rate_limited
 from orgbook.registry import Registry
+from orgbook.resources import data_path
 from orgbook.verifier.i18n import COOKIE_NAME, LOCALES, Translator, negotiate, translator
 
 __all__ = ["ENTITY_TYPES", "JURISDICTIONS", "WebPages", "router"]
 
-HERE = Path(__file__).parent
-TEMPLATE_DIR = HERE / "templates"
-STATIC_DIR = HERE / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 PAGE_SIZE = 20
 RECENT_ENTRIES = 25
@@ -195,7 +192,7 @@ def subject_attributes(credential: Mapping[str, Any], t: Translator) -> list[tup
 
 def _asset_table() -> dict[str, tuple[bytes, str, str]]:
     table: dict[str, tuple[bytes, str, str]] = {}
-    for path in sorted(STATIC_DIR.iterdir()):
+    for path in sorted(data_path("verifier", "static").iterdir()):
         media = STATIC_TYPES.get(path.suffix)
         if media is not None and path.is_file():
             body = path.read_bytes()
@@ -213,7 +210,7 @@ class WebPages:
         self.settings = settings
         self.assets = _asset_table()
         self.env = Environment(
-            loader=FileSystemLoader(TEMPLATE_DIR),
+            loader=FileSystemLoader(data_path("verifier", "templates")),
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
             trim_blocks=True,

@@ -50,7 +50,7 @@ def unsigned(ctype: CredentialType, **subject_changes: Any) -> dict[str, Any]:
 
 def test_every_schema_file_is_a_valid_2020_12_schema_with_its_path_as_id() -> None:
     root = schemas_dir()
-    assert root == Path(__file__).resolve().parents[2] / "schemas"
+    assert root == Path(__file__).resolve().parents[2] / "orgbook" / "resources" / "schemas"
     files = sorted((root / "credentials").rglob("*.json"))
     assert len(files) == 7
     for path in files:

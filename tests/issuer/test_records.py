@@ -12,8 +12,10 @@ import pytest
 
 from orgbook.errors import InvalidRecord
 from orgbook.issuer.jurisdictions import COUNTRY_CODES, normalise_jurisdiction
-from orgbook.issuer.records import RECORD_KINDS, SCHEMA_DIR, parse_record, record_schema_id
-from orgbook.schemas import validate_record
+from orgbook.issuer.records import RECORD_KINDS, parse_record, record_schema_id
+from orgbook.schemas import schemas_dir, validate_record
+
+SCHEMA_DIR = schemas_dir() / "records"
 
 
 def base(kind: str = "registration", **fields: Any) -> dict[str, Any]:
