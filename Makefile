@@ -21,8 +21,14 @@ typecheck: $(VENV)/.installed
 
 # Exit code 5 is pytest's "no tests collected" (e.g. PYTEST_ARGS="-m postgres" on a checkout
 # without such tests): not a failure of the suite.
+# The tests of the installed package (tests/deploy/) run the wheel built from this checkout,
+# installed (not editable) into .venv-wheel by scripts/install-wheel, as `pip install .` would.
 unit: $(VENV)/.installed
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
+	installed="$${ORGBOOK_TEST_INSTALLED:-}"; \
+	if [ -z "$$installed" ]; then \
+	  installed=$$(PYTHON=$(BIN)/python scripts/install-wheel .venv-wheel) || exit 2; \
+	fi; \
+	ORGBOOK_TEST_INSTALLED="$$installed" $(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 install: $(VENV)/.installed
@@ -34,4 +40,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) orgbook-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-wheel orgbook-data .pytest_cache .mypy_cache .ruff_cache

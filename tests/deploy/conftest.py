@@ -14,10 +14,8 @@ stopped at teardown, and its log is in ``<tmp>/logs``.
 from __future__ import annotations
 
 import itertools
-import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -32,6 +30,7 @@ import pytest
 
 from orgbook.issuer.sample import generate_feed
 from tests.factories import PASSPHRASE, add_issuers, new_registry
+from tests.installed import clean_env, orgbook_argv
 
 STARTUP_SECONDS = 60.0
 REPO = Path(__file__).parents[2]
@@ -127,8 +126,7 @@ class Topology:
     _servers: list[Any] = field(default_factory=list)
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ORGBOOK_")}
-        env.update(
+        env = clean_env(
             ORGBOOK_DATABASE_URL=self.db_url,
             ORGBOOK_PUBLIC_URL=self.public_url,
             ORGBOOK_RATE_LIMIT_PER_MINUTE="0",
@@ -138,7 +136,6 @@ class Topology:
             ORGBOOK_LOG_JSON="true",
             ORGBOOK_DB_POOL_SIZE="4",
             ORGBOOK_DB_MAX_OVERFLOW="4",
-            PYTHONPATH=str(REPO),
         )
         env.update(extra)
         return env
@@ -146,12 +143,12 @@ class Topology:
     def start_process(
         self, name: str, argv: list[str], env: Mapping[str, str], url: str | None = None
     ) -> subprocess.Popen[bytes]:
-        """Start ``python -m orgbook <argv>``; with ``url``, wait until it is ready."""
+        """Start the installed ``orgbook <argv>``; with ``url``, wait until it is ready."""
         logs = self.tmp / "logs"
         logs.mkdir(exist_ok=True)
         with (logs / f"{name}.log").open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "orgbook", *argv],
+                orgbook_argv(*argv),
                 env=dict(env),
                 stdout=log,
                 stderr=subprocess.STDOUT,

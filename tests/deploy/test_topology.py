@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,14 @@ from orgbook.db import make_engine
 from orgbook.issuer.sample import write_feed
 from tests.deploy.conftest import Topology, issue_concurrently
 from tests.factories import PASSPHRASE
+from tests.installed import orgbook_argv
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
 
 def audit(topo: Topology) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "orgbook", "ledger", "audit", "--db", topo.db_url,
-            "--vkey", topo.vkey, "--data-dir", str(topo.tmp / "audit")]  # fmt: skip
+    argv = orgbook_argv("ledger", "audit", "--db", topo.db_url,
+            "--vkey", topo.vkey, "--data-dir", str(topo.tmp / "audit"))  # fmt: skip
     return subprocess.run(argv, capture_output=True, text=True, env=topo.env(), check=False)
 
 
@@ -182,9 +182,9 @@ def test_concurrent_ingest_processes_on_one_database(topology: Topology, tmp_pat
         feed = tmp_path / f"{issuer_id}.jsonl"
         expected[issuer_id] = write_feed(feed, orgs, seed=10 + n, jurisdictions=(jurisdiction,))
     for issuer_id in feeds:
-        argv = [sys.executable, "-m", "orgbook", "ingest", str(tmp_path / f"{issuer_id}.jsonl"),
+        argv = orgbook_argv("ingest", str(tmp_path / f"{issuer_id}.jsonl"),
                 "--issuer", issuer_id, "--batch-size", "50", "--no-progress",
-                "--data-dir", str(topo.tmp / "data")]  # fmt: skip
+                "--data-dir", str(topo.tmp / "data"))  # fmt: skip
         processes.append(
             subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from orgbook.ledger.note import Checkpoint, CosignatureVerifier, parse_note, ver
 from orgbook.witness.core import format_add_checkpoint
 from tests.deploy.conftest import Topology, build_topology, free_port, issue_concurrently
 from tests.factories import PASSPHRASE
+from tests.installed import orgbook_argv
 from tests.witness.helpers import TestLog
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -38,7 +38,7 @@ WITNESS_NAME = "witness.test/w1"
 
 def orgbook(topo: Topology, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "orgbook", *argv],
+        orgbook_argv(*argv),
         capture_output=True,
         text=True,
         env=topo.env(**env),
@@ -53,9 +53,7 @@ def witness_key(tmp: Path) -> str:
     env = Topology(db_url="", tmp=tmp).env(ORGBOOK_KEY_PASSPHRASE=PASSPHRASE.decode())
     done = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "orgbook",
+            *orgbook_argv(),
             "witness",
             "key",
             "--data-dir",
