@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from orgbook.errors import ConfigurationError
 
@@ -65,6 +65,10 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         # 64 MiB page cache: the leaf-hash and node indexes of a large ledger stay in memory.
         cur.execute("PRAGMA cache_size=-65536")
+        # Sorts and temporary indexes (bulk ingest, the projection audit) in memory. Set here,
+        # when the connection opens: a pooled connection that has used temporary storage
+        # refuses to change it later.
+        cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -86,6 +90,10 @@ def make_engine(url: str | None = None, *, echo: bool = False, **kwargs: Any) ->
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and "poolclass" not in kwargs:
+            kwargs.setdefault("poolclass", QueuePool)
+            kwargs.setdefault("pool_size", sqlite_pool_size())
+            kwargs.setdefault("max_overflow", -1)
         engine = create_engine(
             parsed,
             echo=echo,
@@ -102,6 +110,24 @@ def make_engine(url: str | None = None, *, echo: bool = False, **kwargs: Any) ->
             kwargs.setdefault(name, value)
         return create_engine(parsed, echo=echo, **kwargs)
     raise ConfigurationError(f"unsupported database backend {backend!r} (use sqlite or postgresql)")
+
+
+def sqlite_pool_size(environ: Mapping[str, str] | None = None) -> int:
+    """Open SQLite connections kept per engine (``ORGBOOK_DB_POOL_SIZE``, default 16)."""
+    env = os.environ if environ is None else environ
+    raw = env.get("ORGBOOK_DB_POOL_SIZE", "").strip()
+    try:
+        size = int(raw) if raw else 16
+    except ValueError:
+        raise ConfigurationError(
+            f"ORGBOOK_DB_POOL_SIZE must be a whole number, got {raw!r}",
+            field="ORGBOOK_DB_POOL_SIZE",
+        ) from None
+    if size < 1:
+        raise ConfigurationError(
+            "ORGBOOK_DB_POOL_SIZE must be at least 1", field="ORGBOOK_DB_POOL_SIZE"
+        )
+    return size
 
 
 POOL_DEFAULTS: dict[str, int | bool] = {

@@ -433,7 +433,7 @@ def router(settings: Settings) -> APIRouter:
         "/records",
         status_code=201,
         summary="Submit one registry record",
-        description="Validates the record against its JSON Schema (`orgbook/resources/schemas/records/<kind>.json`)"
+        description="Validates the record against its JSON Schema (`schemas/records/<kind>.json`)"
         ", maps it to credentials, signs them with the issuer's active key and appends them to "
         "the ledger, all in one transaction. **201** `issued`; **200** `unchanged` (this event "
         "id was already processed with the same content: nothing is written) or `history` (an "

@@ -174,7 +174,6 @@ def ingest_file(
         # One connection for the whole feed, one transaction per batch: the page cache stays
         # warm and nothing reconnects between batches (the engine's pool may be NullPool).
         with _collect_per_batch(), engine.connect() as conn, path.open("rb") as handle:
-            _bulk_pragmas(conn)
             # A feed killed before its end left organisations waiting for the search index.
             _flush_search(issuance, conn, progress)
             if kind == "jsonl":
@@ -265,18 +264,6 @@ def _tell(handle: BinaryIO) -> int:
         return handle.tell()
     except (OSError, ValueError):
         return 0
-
-
-def _bulk_pragmas(conn: Connection) -> None:
-    """SQLite: a 64 MiB page cache for this connection (the default is 2 MiB), temp in memory.
-
-    Durability is unchanged (WAL, ``synchronous=NORMAL``: a committed batch survives a process
-    crash, which is what resuming relies on).
-    """
-    if conn.dialect.name == "sqlite":
-        with conn.begin():
-            conn.exec_driver_sql("PRAGMA cache_size=-65536")
-            conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
 
 
 def _issue_batch(

@@ -26,7 +26,8 @@ import threading
 import time
 import weakref
 
-from sqlalchemy import Column, Connection, Engine, Table, Text, delete, select
+from sqlalchemy import Column, Connection, Table, Text, delete, select
+from sqlalchemy.pool import Pool
 
 from orgbook.db import metadata
 from orgbook.verifier.normalise import UNACCENT, Folding
@@ -67,19 +68,22 @@ def store(conn: Connection, folding: Folding) -> None:
     remember(conn, folding)
 
 
-_CACHE: weakref.WeakKeyDictionary[Engine, tuple[Folding, float]] = weakref.WeakKeyDictionary()
+# Keyed by the engine's pool: ``db.read_only(engine)`` and every other ``execution_options``
+# view is a new Engine object over the same pool, so keying by the Engine missed on every
+# read transaction and read the whole rules table once per search.
+_CACHE: weakref.WeakKeyDictionary[Pool, tuple[Folding, float]] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 
 
 def remember(conn: Connection, folding: Folding) -> None:
     with _CACHE_LOCK:
-        _CACHE[conn.engine] = (folding, time.monotonic())
+        _CACHE[conn.engine.pool] = (folding, time.monotonic())
 
 
 def folding_for(conn: Connection) -> Folding:
-    """The rules to normalise with on this database (cached per engine)."""
+    """The rules to normalise with on this database (cached per engine and its views)."""
     with _CACHE_LOCK:
-        cached = _CACHE.get(conn.engine)
+        cached = _CACHE.get(conn.engine.pool)
     if cached is not None and time.monotonic() - cached[1] < RELOAD_SECONDS:
         return cached[0]
     folding = stored(conn)

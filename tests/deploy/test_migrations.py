@@ -266,6 +266,36 @@ def test_db_commands(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "note" in capsys.readouterr().out
 
 
+def test_sqlite_read_transactions_reuse_pooled_connections(tmp_path: Path) -> None:
+    """Each SQLite connection once was opened per request (NullPool): five PRAGMAs and a cold
+    page cache for every search, which made search slower the more clients read at once."""
+    from sqlalchemy import event
+
+    from orgbook.db import make_engine, reading
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda conn, _record: opened.append(conn))
+    try:
+        for _ in range(20):
+            with reading(engine) as conn:
+                assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
+    assert len(opened) == 1
+
+
+def test_sqlite_pool_size_from_the_environment() -> None:
+    from orgbook.db import sqlite_pool_size
+    from orgbook.errors import ConfigurationError
+
+    assert sqlite_pool_size({}) == 16
+    assert sqlite_pool_size({"ORGBOOK_DB_POOL_SIZE": "4"}) == 4
+    for bad in ("many", "0"):
+        with pytest.raises(ConfigurationError, match="ORGBOOK_DB_POOL_SIZE"):
+            sqlite_pool_size({"ORGBOOK_DB_POOL_SIZE": bad})
+
+
 def test_pool_settings_from_the_environment() -> None:
     from orgbook.db import POOL_DEFAULTS, pool_settings
     from orgbook.errors import ConfigurationError

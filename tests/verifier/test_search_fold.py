@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, event, select, text
 
 from orgbook.cli import main
-from orgbook.db import create_all, make_engine
+from orgbook.db import create_all, make_engine, reading
 from orgbook.migrations import head_revision
 from orgbook.verifier import search_fold
 from orgbook.verifier.normalise import UNACCENT, Folding
@@ -119,6 +119,26 @@ def test_readers_pick_up_new_rules_after_the_reload_interval(
     finally:
         reader.dispose()
         writer.dispose()
+
+
+def test_the_rules_are_read_once_for_every_read_transaction_of_an_engine(engine: Engine) -> None:
+    """Search reads through ``db.reading(engine)``, a new ``execution_options`` view of the
+    engine each time: the cache once keyed by that view missed on every search and read the
+    whole rules table per query."""
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "search_fold" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            with reading(engine) as c:
+                assert search_fold.folding_for(c) == UNACCENT
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) <= 1
 
 
 def test_rules_with_no_letters_are_refused(engine: Engine) -> None:
