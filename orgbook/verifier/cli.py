@@ -140,7 +140,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from orgbook.app import create_app, freeze_startup_heap
     from orgbook.cliutil import command_logging, settings_from_args
@@ -161,7 +164,13 @@ def run_serve(args: argparse.Namespace) -> int:
     registry = open_registry(settings, signing=passphrase is not None, passphrase=passphrase)
     with command_logging(settings):
         # An ingest killed while it built the search index left organisations unsearchable.
-        repair_search_index(registry.engine)
+        try:
+            repair_search_index(registry.engine)
+        except SQLAlchemyError as exc:  # e.g. a read-only database user: serve all the same
+            logging.getLogger(__name__).warning(
+                "search index not repaired (%s): the next `orgbook ingest` will",
+                type(exc).__name__,
+            )
     app = create_app(settings, registry=registry)
     print(f"orgbook: serving on http://{args.host}:{args.port}/", file=sys.stderr)
     freeze_startup_heap()

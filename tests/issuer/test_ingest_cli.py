@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from orgbook.cli import main
+from orgbook.errors import ConfigurationError
 from orgbook.issuer import bulk, recordcheck
 from orgbook.issuer import records as records_module
 from orgbook.issuer.keys import IssuerKeys
@@ -139,6 +140,19 @@ def test_unloadable_record_schemas_stop_the_feed_with_exit_2_and_write_nothing(
     after = _state(registry)
     assert after["progress"] in ([], [(0, 0)])  # the resume point did not move
     assert {**after, "progress": None} == {**before, "progress": None}
+
+
+@pytest.mark.usefixtures("broken_record_schemas")
+def test_submit_raises_a_configuration_error_instead_of_rejecting_every_record(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """The issuer API's path too: no 'rejected' outcomes for a fault of the deployment."""
+    feed = _feed(tmp_path / "feed.jsonl", 3)
+    records = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines()]
+    before = _state(registry)
+    with pytest.raises(ConfigurationError, match="record schema"):
+        registry.issuance().submit(BC, records)
+    assert _state(registry) == before
 
 
 def test_a_wrong_passphrase_exits_2_before_anything_is_written(
