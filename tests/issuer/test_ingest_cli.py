@@ -26,7 +26,7 @@ from orgbook.cli import main
 from orgbook.errors import ConfigurationError
 from orgbook.issuer import bulk, recordcheck
 from orgbook.issuer import records as records_module
-from orgbook.issuer.keys import IssuerKeys
+from orgbook.issuer.keys import IssuerKeys, create_issuer
 from orgbook.issuer.projections import pending_count
 from orgbook.issuer.sample import write_feed
 from orgbook.issuer.store import (
@@ -166,6 +166,35 @@ def test_a_wrong_passphrase_exits_2_before_anything_is_written(
     assert "ORGBOOK_KEY_PASSPHRASE" in err
     assert _state(registry) == before
     assert not (tmp_path / "feed.jsonl.rejects.jsonl").exists()
+
+
+def test_an_issuer_key_the_passphrase_does_not_unseal_exits_2_before_anything_is_written(
+    registry: Registry, tmp_path: Path, capsys: Any
+) -> None:
+    with registry.engine.begin() as conn:
+        create_issuer(
+            conn,
+            registry.ledger,
+            slug="ontario",
+            did="did:web:registry.test:issuers:ontario",
+            name="Ontario Business Registry",
+            jurisdiction="CA-ON",
+            credential_types=["registration", "legal-name"],
+            passphrase=b"sealed with another passphrase",
+        )
+        registry.ledger.sign_checkpoint(conn)
+    IssuerKeys.forget("ontario")
+    feed = tmp_path / "on.jsonl"
+    write_feed(feed, 5, seed=4, fmt="jsonl", jurisdictions=("CA-ON",))
+    before = _state(registry)
+    code = main(["ingest", str(feed), "--issuer", "ontario", "--no-progress", *_storage(registry)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Configuration error" in err
+    assert "'ontario'" in err
+    assert "ORGBOOK_KEY_PASSPHRASE" in err
+    assert _state(registry) == before  # not even a resume point
+    assert not (tmp_path / "on.jsonl.rejects.jsonl").exists()
 
 
 def test_an_unknown_issuer_exits_2_and_leaves_no_resume_state(
