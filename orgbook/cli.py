@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orgbook",
         description="A verifiable organisation credential registry.",
+        epilog="Exit codes: 0 success; 1 a negative answer (invalid, records rejected, a failed "
+        "audit); 2 unusable input or configuration (nothing written); 130 interrupted. Per "
+        "command: docs/operations.md, 'Exit codes'.",
     )
     parser.add_argument("--version", action="version", version=f"orgbook {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -6,7 +6,9 @@ Creates (or reuses) a registry in the data directory with three issuers — BC R
 the verifier API and the web page on one port and prints the URL and an issuer API key.
 
 Demo keys are sealed with a random passphrase kept in ``<data-dir>/demo-passphrase`` (unless
-``ORGBOOK_KEY_PASSPHRASE`` is set): fine for a demo, not for production.
+``ORGBOOK_KEY_PASSPHRASE`` is set), and the command says so on stderr: fine for a demo, not for
+production. ``orgbook demo`` is the only command that falls back to that file; every other
+command needs ``ORGBOOK_KEY_PASSPHRASE`` to sign.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from orgbook.config import get_settings
-from orgbook.keystore import PASSPHRASE_ENV
+from orgbook.keystore import PASSPHRASE_ENV, passphrase_from_env
 
 DEMO_ISSUERS = (
     ("bc-registries", "BC Registries and Online Services", "CA-BC"),
@@ -122,16 +124,21 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from orgbook.app import create_app, freeze_startup_heap
-    from orgbook.registry import demo_passphrase, open_registry
+    from orgbook.registry import DEMO_PASSPHRASE_FILE, demo_passphrase, open_registry
 
     public_url = f"http://{args.host}:{args.port}"
     settings = get_settings(data_dir=args.data_dir, database_url=args.db, public_url=public_url)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    passphrase = (
-        os.environ[PASSPHRASE_ENV].encode()
-        if os.environ.get(PASSPHRASE_ENV)
-        else demo_passphrase(Path(settings.data_dir))
-    )
+    if os.environ.get(PASSPHRASE_ENV):
+        passphrase = passphrase_from_env()
+    else:
+        passphrase = demo_passphrase(Path(settings.data_dir))
+        print(
+            f"orgbook demo: {PASSPHRASE_ENV} is not set: keys are sealed with the demo passphrase "
+            f"in {Path(settings.data_dir) / DEMO_PASSPHRASE_FILE} (a demo only; other commands "
+            f"on this data directory need {PASSPHRASE_ENV} set to it)",
+            file=sys.stderr,
+        )
     registry = open_registry(settings, passphrase=passphrase)
     print(
         f"orgbook demo: building a registry of {args.orgs:,} organisations in {settings.data_dir}",

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from orgbook.config import Settings
 from orgbook.db import create_all, make_engine
-from orgbook.errors import ConfigurationError
+from orgbook.errors import ConfigurationError, VerificationError
 from orgbook.keystore import MIN_PASSPHRASE, PASSPHRASE_ENV, passphrase_from_env
 from orgbook.ledger.keys import load_ledger_verifier, load_or_create_ledger_key
 from orgbook.ledger.note import NoteVerifier
@@ -30,7 +30,13 @@ from orgbook.ledger.store import Ledger
 if TYPE_CHECKING:
     from orgbook.issuer.service import Issuance
 
-__all__ = ["Registry", "demo_passphrase", "open_registry", "resolve_passphrase"]
+__all__ = [
+    "DEMO_PASSPHRASE_FILE",
+    "Registry",
+    "demo_passphrase",
+    "open_registry",
+    "resolve_passphrase",
+]
 
 DEMO_PASSPHRASE_FILE = "demo-passphrase"  # noqa: S105 - a file name
 
@@ -75,19 +81,27 @@ def demo_passphrase(data_dir: Path) -> bytes:
 
 
 def resolve_passphrase(settings: Settings, *, prompt: bool = True) -> bytes:
-    """``ORGBOOK_KEY_PASSPHRASE``, else the demo passphrase file, else a prompt on a terminal."""
+    """``ORGBOOK_KEY_PASSPHRASE``, else a prompt on a terminal, else a :class:`ConfigurationError`.
+
+    Never the demo passphrase file: only ``orgbook demo`` uses that (:func:`demo_passphrase`), and
+    says so. A data directory ``orgbook demo`` made is named in the error, so the operator knows
+    where its passphrase is.
+    """
     if os.environ.get(PASSPHRASE_ENV):
         return passphrase_from_env()
-    demo_file = Path(settings.data_dir) / DEMO_PASSPHRASE_FILE
-    if demo_file.exists():
-        return demo_file.read_bytes().strip()
     if prompt and sys.stdin.isatty():
         value = getpass.getpass("Key passphrase: ").encode("utf-8")
         if len(value) < MIN_PASSPHRASE:
             raise ConfigurationError(f"the passphrase must be at least {MIN_PASSPHRASE} characters")
         return value
+    hint = ""
+    demo_file = Path(settings.data_dir) / DEMO_PASSPHRASE_FILE
+    if demo_file.exists():
+        hint = f" (`orgbook demo` made this data directory: its passphrase is in {demo_file})"
     raise ConfigurationError(
-        f"{PASSPHRASE_ENV} is not set: private keys are sealed with it and never stored in clear"
+        f"{PASSPHRASE_ENV} is not set: private keys are sealed with it and never stored in clear; "
+        f"set it to the passphrase the keys were sealed with{hint}",
+        field=PASSPHRASE_ENV,
     )
 
 
@@ -116,9 +130,16 @@ def open_registry(
         create_all(engine)
     if signing:
         passphrase = passphrase or resolve_passphrase(settings)
-        signer = load_or_create_ledger_key(
-            Path(settings.data_dir), settings.ledger_origin, passphrase
-        )
+        try:
+            signer = load_or_create_ledger_key(
+                Path(settings.data_dir), settings.ledger_origin, passphrase
+            )
+        except VerificationError as exc:  # a wrong passphrase is the operator's configuration
+            raise ConfigurationError(
+                f"the ledger key in {settings.data_dir} does not unseal: is {PASSPHRASE_ENV} the "
+                "passphrase it was sealed with?",
+                field=PASSPHRASE_ENV,
+            ) from exc
         ledger = Ledger(origin=settings.ledger_origin, signer=signer)
     else:
         ledger = Ledger(origin=settings.ledger_origin, verifiers=ledger_verifiers(settings))

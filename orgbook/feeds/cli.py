@@ -2,9 +2,11 @@
 
 * ``orgbook export [--format jsonl|csv] [--out FILE]`` writes the register at the latest
   checkpoint (signing a new checkpoint first when the ledger grew and the key is at hand);
-* ``orgbook export verify FILE --ledger-key VKEY (--online URL | --db URL)``: exit 0 when every
-  credential is proven under the signed checkpoint, 1 when something does not verify, 2 when the
-  input is unusable;
+* ``orgbook export verify FILE --ledger-key VKEY (--online URL | --tiles URL_OR_DIR | --db URL)``:
+  exit 0 when every credential is proven under the signed checkpoint, 1 when something does not
+  verify, 2 when the input is unusable or some credentials could not be checked (a registry that
+  rate-limits is waited for as ``Retry-After`` says, within ``--max-wait``); it never creates a
+  database;
 * ``orgbook webhooks subscriber create NAME | list | revoke ID``; ``orgbook webhooks list``,
   ``pause ID``, ``resume ID``; ``orgbook webhooks deliver [--once]`` runs the delivery worker.
 
@@ -45,13 +47,33 @@ def register(subparsers: Any) -> None:
     actions = export.add_subparsers(dest="export_action", metavar="ACTION")
     verify = actions.add_parser(
         "verify",
-        help="verify an export against the ledger (exit 0 valid, 1 invalid, 2 unusable)",
+        help="verify an export against the ledger (exit 0 valid, 1 invalid, 2 unusable or "
+        "not every credential could be checked)",
+        description="Check an export's checkpoint with the ledger's key and every credential's "
+        "inclusion under it: from a local database (--db/--data-dir), a registry (--online "
+        "URL) or a static tile export (--tiles URL_OR_DIR). Exit 0 every credential proven; "
+        "1 something does not verify (INVALID); 2 unusable input, or some credentials could not "
+        "be checked (the registry rate-limited or failed): never counted as invalid.",
     )
     verify.add_argument("file", metavar="FILE")
     verify.add_argument(
         "--ledger-key", metavar="VKEY", required=True, help="the ledger's verifier key or @FILE"
     )
-    verify.add_argument("--online", metavar="URL", help="inclusion proofs from this registry")
+    source = verify.add_mutually_exclusive_group()
+    source.add_argument("--online", metavar="URL", help="inclusion proofs from this registry")
+    source.add_argument(
+        "--tiles",
+        metavar="URL_OR_DIR",
+        help="inclusion proofs from a static tile export (orgbook ledger tiles export)",
+    )
+    verify.add_argument(
+        "--max-wait",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="with --online: the longest to wait in all when the registry rate-limits "
+        "(Retry-After); default 120",
+    )
     add_storage_options(verify)
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.set_defaults(func=run_export_verify)
@@ -147,15 +169,53 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_export_verify(args: argparse.Namespace) -> int:
-    import httpx
+def _local_engine(args: argparse.Namespace) -> Engine:
+    """The local database to verify against, opened read-only in spirit: never created (no
+    ``./orgbook-data`` appears because a flag was forgotten)."""
+    from sqlalchemy.engine import make_url
 
-    from orgbook.feeds.export import LocalLeaves, OnlineProofs, ProofSource, verify_export
-    from orgbook.verifier.client import fetch_json
+    url = settings_from_args(args).database_url
+    parsed = make_url(url)
+    local_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (
+        None,
+        "",
+        ":memory:",
+    )
+    if local_file and not Path(str(parsed.database)).is_file():
+        raise BadInput(
+            f"no local ledger at {parsed.database}: verify with --online URL, "
+            "--tiles URL_OR_DIR, or point --db/--data-dir at the registry's database",
+            field="db",
+        )
+    return make_engine(url)
+
+
+def _proof_source(args: argparse.Namespace, key: Any, client: Any) -> tuple[Any, Engine | None]:
+    from orgbook.feeds.export import LocalLeaves, OnlineProofs
+    from orgbook.feeds.remote import MAX_WAIT, RegistryProofs, TileProofs
+    from orgbook.verifier.tiles_client import open_source
+
+    if args.online:
+        wait = MAX_WAIT if args.max_wait is None else args.max_wait
+        return OnlineProofs(RegistryProofs(args.online, client, max_wait=wait)), None
+    if args.tiles:
+        return TileProofs(open_source(args.tiles, client), [key]), None
+    engine = _local_engine(args)
+    return LocalLeaves(engine), engine
+
+
+def run_export_verify(args: argparse.Namespace) -> int:
+    """Exit 0 every credential proven, 1 INVALID, 2 unusable input or some unchecked."""
+    import httpx
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from orgbook.feeds.export import verify_export
     from orgbook.verifier.offline import parse_ledger_key
 
     try:
         key = parse_ledger_key(args.ledger_key)
+        if args.max_wait is not None and args.max_wait < 0:
+            raise BadInput("--max-wait must be >= 0", field="max-wait")
         handle: IO[bytes] = Path(args.file).open("rb")  # noqa: SIM115 - closed below
     except (BadInput, OSError) as exc:
         detail = exc.diagnostics() if isinstance(exc, OrgBookError) else str(exc)
@@ -164,30 +224,22 @@ def run_export_verify(args: argparse.Namespace) -> int:
     client = httpx.Client(timeout=30)
     engine: Engine | None = None
     try:
-        source: ProofSource
-        if args.online:
-            base = args.online.rstrip("/")
-
-            def fetch(index: int, size: int) -> list[bytes]:
-                body = fetch_json(
-                    client,
-                    f"{base}/api/v1/ledger/proof/inclusion",
-                    params={"index": index, "tree_size": size},
-                )
-                return [bytes.fromhex(h) for h in body.get("proof", [])]
-
-            source = OnlineProofs(fetch)
-        else:
-            engine = _engine(args)
-            source = LocalLeaves(engine)
         try:
+            source, engine = _proof_source(args, key, client)
             report = verify_export(handle, [key], source)
-        except BadInput as exc:
+        except (BadInput, ConfigurationError) as exc:
             print(f"orgbook export verify: {exc.diagnostics()}", file=sys.stderr)
             return 2
         except OrgBookError as exc:
             print(f"orgbook export verify: {exc.diagnostics()}", file=sys.stderr)
             return 1
+        except SQLAlchemyError as exc:
+            print(
+                f"orgbook export verify: cannot read the ledger from the database "
+                f"({type(exc).__name__}): is it an orgbook registry?",
+                file=sys.stderr,
+            )
+            return 2
     finally:
         handle.close()
         client.close()
@@ -201,11 +253,13 @@ def run_export_verify(args: argparse.Namespace) -> int:
                 "organisations": report.organisations,
                 "credentials": report.credentials,
                 "proven": report.proven,
+                "unchecked": report.unchecked,
                 "problems": report.problems,
+                "uncheckedReasons": report.unchecked_reasons,
             }
         )
     else:
-        verdict = "VALID" if report.valid else "INVALID"
+        verdict = "INVALID" if report.invalid else "VALID" if report.valid else "NOT VERIFIED"
         print(
             f"export {verdict}: {report.organisations:,} organisations, "
             f"{report.credentials:,} credentials, {report.proven:,} proven under the checkpoint "
@@ -213,7 +267,15 @@ def run_export_verify(args: argparse.Namespace) -> int:
         )
         for problem in report.problems:
             print(f"  {problem}")
-    return 0 if report.valid else 1
+    if report.unchecked:
+        print(
+            f"orgbook export verify: could not check {report.unchecked:,} credentials: "
+            + "; ".join(report.unchecked_reasons),
+            file=sys.stderr,
+        )
+    if report.invalid:
+        return 1
+    return 0 if report.valid else 2
 
 
 # --- webhooks -----------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ at a time: memory does not grow with the register.
 each JSONL credential, that its entry hashes to its leaf hash, names it, its organisation and
 index; and that every (index, leaf hash) is in the tree of the checkpoint — either from a local
 database, by re-deriving the whole tree's root from the stored leaf hashes (one pass, no per-
-credential proof), or online, with one RFC 9162 inclusion proof per credential.
+credential proof), or online, with one RFC 9162 inclusion proof per credential (or from a
+static tile export: :mod:`orgbook.feeds.remote`). A credential whose proof cannot be had is
+counted *unchecked*, never invalid.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sqlalchemy import Connection, Engine, and_, exists, select
 
 from orgbook.canonical import canonicalize
 from orgbook.db import reading
-from orgbook.errors import BadInput, NotFound, OrgBookError, VerificationError
+from orgbook.errors import BadInput, NotFound, OrgBookError, RateLimited, VerificationError
 from orgbook.feeds.feed import ledger_size
 from orgbook.issuer.store import credential_events, credentials, organisations
 from orgbook.ledger.merkle import leaf_hash as compute_leaf_hash
@@ -389,7 +391,13 @@ def write_export(engine: Engine, fmt: Format, out: IO[bytes]) -> ExportSummary:
 
 @dataclass(slots=True)
 class ExportVerification:
-    """What :func:`verify_export` found. ``valid`` when nothing is in ``problems``."""
+    """What :func:`verify_export` found.
+
+    ``invalid`` when something does not verify (``problems``); ``valid`` only when nothing does
+    not verify *and* every credential was checked. A credential whose proof could not be had
+    (the registry rate-limited or failed, tiles missing) is ``unchecked``: neither proven nor
+    invalid.
+    """
 
     tree_size: int = 0
     organisations: int = 0
@@ -399,16 +407,28 @@ class ExportVerification:
     max_problems: int = 20
     end_marker: tuple[int, int] | None = None
     """(organisations, credentials) as the export's last line counts them."""
+    unchecked: int = 0
+    unchecked_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.problems)
 
     @property
     def valid(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.unchecked
 
     def fail(self, message: str) -> None:
         if len(self.problems) < self.max_problems:
             self.problems.append(message)
         elif len(self.problems) == self.max_problems:
             self.problems.append("… (further problems not listed)")
+
+    def skip(self, count: int, reason: str) -> None:
+        """``count`` credentials could not be checked, for ``reason``."""
+        self.unchecked += count
+        if len(self.unchecked_reasons) < self.max_problems:
+            self.unchecked_reasons.append(reason)
 
 
 class ProofSource(Protocol):
@@ -465,7 +485,12 @@ class LocalLeaves:
 
 
 class OnlineProofs:
-    """One RFC 9162 inclusion proof per credential from a registry (``--online URL``)."""
+    """One RFC 9162 inclusion proof per credential from a registry (``--online URL``).
+
+    A proof ``fetch`` cannot get leaves its credential unchecked, not invalid; once ``fetch``
+    says the registry is rate-limiting beyond what it waits for (:class:`RateLimited`), the
+    remaining credentials are unchecked without asking again.
+    """
 
     def __init__(self, fetch: Callable[[int, int], list[bytes]]) -> None:
         self.fetch = fetch
@@ -473,11 +498,15 @@ class OnlineProofs:
     def check(
         self, expected: dict[int, bytes], size: int, root: bytes, report: ExportVerification
     ) -> None:
-        for index in sorted(expected):
+        indices = sorted(expected)
+        for position, index in enumerate(indices):
             try:
                 proof = self.fetch(index, size)
+            except RateLimited as exc:
+                report.skip(len(indices) - position, exc.detail)
+                return
             except OrgBookError as exc:
-                report.fail(f"entry {index}: no inclusion proof ({exc.detail})")
+                report.skip(1, f"entry {index}: no inclusion proof ({exc.detail})")
                 continue
             if verify_inclusion(expected[index], index, size, proof, root):
                 report.proven += 1
@@ -604,6 +633,6 @@ def verify_export(
         report.fail("the end marker's counts differ from what the export holds")
     # 4. Inclusion of every (index, leaf hash) under the checkpoint.
     proofs.check(expected, checkpoint.size, checkpoint.root, report)
-    if report.proven != len(expected) and report.valid:
+    if report.proven + report.unchecked != len(expected) and not report.invalid:
         report.fail(f"only {report.proven} of {len(expected)} credentials proven")
     return report

@@ -13,7 +13,13 @@
   feed, so each batch marks the organisations it touched (``search_pending``, in the batch's
   transaction) and their search documents are built once, when the feed ends — or when the next
   feed starts, if this one was killed. Ledger, credentials and profiles are current at every
-  batch; only search lags until the feed's end.
+  batch; only search lags until the feed's end. :func:`repair_search_index` is that repair on its
+  own: ``orgbook ingest`` and ``orgbook serve`` run it when they start, and log how many
+  organisations it re-indexed.
+* **Configuration errors stop the feed**: what would fail every record (an unknown issuer, a
+  signing key the passphrase does not unseal, record schemas that do not load) raises before
+  anything is written — or, found inside a batch, rolls that batch back — so nothing is rejected
+  and the resume point does not move.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import gc
 import hashlib
 import io
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,16 +36,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TextIO
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from orgbook.canonical import loads_strict
-from orgbook.errors import BadInput, OrgBookError
+from orgbook.errors import BadInput, ConfigurationError, OrgBookError, VerificationError
+from orgbook.issuer.keys import IssuerKeys, get_issuer
 from orgbook.issuer.projections import flush_pending, pending_count
 from orgbook.issuer.service import Issuance, Outcome
 from orgbook.issuer.store import ingest_progress
 from orgbook.progress import Progress
 
-__all__ = ["BulkResult", "ingest_file"]
+__all__ = ["BulkResult", "ingest_file", "repair_search_index"]
+
+log = logging.getLogger(__name__)
 
 Format = Literal["jsonl", "csv"]
 
@@ -124,6 +134,7 @@ def ingest_file(
     if not 1 <= batch_size <= 50_000:
         raise BadInput("batch size must be between 1 and 50,000", field="batch-size")
     kind = detect_format(path, fmt)
+    _preflight(issuance, issuer_id)
     source = _source_id(issuer_id, path)
     engine = issuance.engine
     with engine.begin() as conn:
@@ -175,7 +186,8 @@ def ingest_file(
         # warm and nothing reconnects between batches (the engine's pool may be NullPool).
         with _collect_per_batch(), engine.connect() as conn, path.open("rb") as handle:
             # A feed killed before its end left organisations waiting for the search index.
-            _flush_search(issuance, conn, progress)
+            if issuance.index_search:
+                _repair(conn, progress)
             if kind == "jsonl":
                 handle.seek(start_offset)
                 stream = _jsonl_records(handle, start_line)
@@ -238,6 +250,48 @@ def _flush_search(issuance: Issuance, conn: Connection, progress: bool) -> None:
     bar = Progress("search index", total=waiting, unit="organisations", enabled=progress)
     flush_pending(conn, progress=lambda done: bar.update(count=done, done=done))
     bar.finish()  # draws the final count
+
+
+def _preflight(issuance: Issuance, issuer_id: str) -> None:
+    """Fail before writing anything when every record would fail: the issuer is unknown or its
+    active signing key does not unseal with the passphrase given."""
+    with issuance.engine.connect() as conn:
+        issuer = get_issuer(conn, issuer_id)
+        try:
+            IssuerKeys.active(conn, issuer.id, issuance.passphrase)
+        except VerificationError as exc:
+            raise ConfigurationError(
+                f"the signing key of issuer {issuer.id!r} does not unseal: is "
+                f"ORGBOOK_KEY_PASSPHRASE the passphrase it was sealed with?"
+            ) from exc
+
+
+def repair_search_index(engine: Engine, *, progress: bool = False) -> int:
+    """Index the organisations an interrupted feed left in ``search_pending``; how many.
+
+    A feed killed while it built the search index (or before) leaves them unsearchable; this is
+    what the next ``orgbook ingest`` or ``orgbook serve`` runs first. Resumable chunk by chunk
+    (:func:`flush_pending`), so being killed again loses nothing. Logs one line when it did work.
+    """
+    with engine.connect() as conn:
+        return _repair(conn, progress)
+
+
+def _repair(conn: Connection, progress: bool) -> int:
+    with conn.begin():
+        waiting = pending_count(conn)
+    if not waiting:
+        return 0
+    bar = Progress("search index", total=waiting, unit="organisations", enabled=progress)
+    done = flush_pending(conn, progress=lambda n: bar.update(count=n, done=n))
+    bar.finish()
+    log.warning(
+        "search index repaired: %d organisations re-indexed (left unindexed by an interrupted "
+        "ingest)",
+        done,
+        extra={"reindexed": done},
+    )
+    return done
 
 
 @contextmanager

@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from orgbook.cliutil import add_storage_options, print_json, settings_from_args
+from orgbook.cliutil import (
+    add_storage_options,
+    command_logging,
+    print_json,
+    settings_from_args,
+)
 from orgbook.credentials import CredentialType
 from orgbook.errors import BadInput
 
@@ -63,7 +68,13 @@ def register(subparsers: Any) -> None:
         add_storage_options(parser)
 
     ingest = subparsers.add_parser(
-        "ingest", help="issue credentials from a feed file (JSON Lines or CSV), resumable"
+        "ingest",
+        help="issue credentials from a feed file (JSON Lines or CSV), resumable",
+        description="Issue credentials from a feed file, resuming where an earlier run stopped. "
+        "Exit 0 every record issued or unchanged; 1 some records rejected (summary printed, "
+        "rejects in the reject file); 2 unusable input or configuration (unknown issuer, "
+        "ORGBOOK_KEY_PASSPHRASE missing or wrong, record schemas missing): nothing rejected, "
+        "nothing written.",
     )
     ingest.add_argument("file", type=Path)
     ingest.add_argument("--issuer", help="issuer id (default: the only issuer)")
@@ -184,19 +195,23 @@ def _only_issuer(registry: Any) -> str:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    """Exit 0: every record issued (or unchanged); 1: some records rejected (summary printed,
+    rejects in the reject file); 2: unusable input or configuration, found before any record is
+    rejected or written (raised to :func:`orgbook.cli.main`)."""
     from orgbook.issuer.bulk import ingest_file
 
     registry = _open(args)
     issuer_id = args.issuer or _only_issuer(registry)
-    result = ingest_file(
-        registry.issuance(),
-        issuer_id,
-        args.file,
-        fmt=args.format,
-        batch_size=args.batch_size,
-        reject_path=args.rejects,
-        progress=not args.no_progress,
-    )
+    with command_logging(registry.settings):
+        result = ingest_file(
+            registry.issuance(),
+            issuer_id,
+            args.file,
+            fmt=args.format,
+            batch_size=args.batch_size,
+            reject_path=args.rejects,
+            progress=not args.no_progress,
+        )
     print_json(
         {
             "file": result.path,
@@ -210,4 +225,10 @@ def _ingest(args: argparse.Namespace) -> int:
             "rejectFile": result.reject_file,
         }
     )
+    if result.rejected:
+        print(
+            f"orgbook ingest: {result.rejected:,} records rejected (see {result.reject_file})",
+            file=sys.stderr,
+        )
+        return 1
     return 0

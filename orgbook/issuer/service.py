@@ -37,6 +37,7 @@ from orgbook.dataintegrity import format_datetime
 from orgbook.db import stored_utc
 from orgbook.errors import (
     BadInput,
+    ConfigurationError,
     Conflict,
     Forbidden,
     InvalidRecord,
@@ -218,6 +219,10 @@ class Issuance:
                             f"issuer {issuer.id!r} may not issue {draft.type_slug} credentials",
                             field="/kind",
                         )
+            except ConfigurationError:
+                # Not this record's fault (record schemas missing, …): every record would fail
+                # the same way. Stop the batch; its transaction rolls back, nothing is rejected.
+                raise
             except OrgBookError as exc:
                 outcomes[pos] = Outcome(
                     number, _str_or_none(event_id), "rejected", problem=exc.problem()

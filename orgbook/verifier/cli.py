@@ -2,8 +2,9 @@
 
 ``orgbook verify FILE`` verifies a bundle or a credential and prints one line per check (or
 JSON with ``--json``); exit 0 valid, 1 invalid (including a registry refused for an inconsistent
-checkpoint), 2 unusable input. ``orgbook serve`` runs the application with uvicorn (one worker,
-no access log unless ``ORGBOOK_ACCESS_LOG``).
+checkpoint), 2 unusable input (a bundle without ``--ledger-key`` or ``--online`` among them).
+``orgbook serve`` runs the application with uvicorn (one worker, no access log unless
+``ORGBOOK_ACCESS_LOG``); it first re-indexes for search what an interrupted ingest left pending.
 
 What it must not do: verification logic (``orgbook.verifier.offline``, ``checks``).
 """
@@ -74,6 +75,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from orgbook.did import ChainResolver, LocalResolver
     from orgbook.did_http import HttpsDidWebResolver
     from orgbook.ledger.note import CosignatureVerifier
+    from orgbook.verifier.bundle import is_bundle
     from orgbook.verifier.client import RegistryClient, fetch_json
     from orgbook.verifier.offline import (
         CheckpointMemory,
@@ -95,6 +97,14 @@ def run_verify(args: argparse.Namespace) -> int:
             raise BadInput("--tiles needs --ledger-key to trust the tiles", field="tiles")
         if args.tiles and args.online:
             raise BadInput("--tiles and --online are alternatives", field="tiles")
+        if not keys and not args.online and is_bundle(value):
+            raise BadInput(
+                "a bundle is verified against the ledger's verifier key, and none was given: "
+                "pass --ledger-key VKEY (or @FILE; the registry publishes it at "
+                "GET /api/v1/ledger/key, `orgbook ledger info` prints it), or check against "
+                "the registry itself with --online URL",
+                field="ledger-key",
+            )
     except BadInput as exc:
         print(f"orgbook verify: {exc.diagnostics()}", file=sys.stderr)
         return 2
@@ -130,10 +140,15 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from orgbook.app import create_app, freeze_startup_heap
-    from orgbook.cliutil import settings_from_args
+    from orgbook.cliutil import command_logging, settings_from_args
+    from orgbook.issuer.bulk import repair_search_index
+    from orgbook.keystore import PASSPHRASE_ENV
     from orgbook.registry import open_registry, resolve_passphrase
 
     settings = settings_from_args(args)
@@ -141,7 +156,21 @@ def run_serve(args: argparse.Namespace) -> int:
         passphrase: bytes | None = resolve_passphrase(settings, prompt=False)
     except ConfigurationError:
         passphrase = None  # a verifier replica: public keys only, cached status lists
+        print(
+            f"orgbook: {PASSPHRASE_ENV} is not set: serving as a verifier replica "
+            "(public keys only; the issuer API cannot sign)",
+            file=sys.stderr,
+        )
     registry = open_registry(settings, signing=passphrase is not None, passphrase=passphrase)
+    with command_logging(settings):
+        # An ingest killed while it built the search index left organisations unsearchable.
+        try:
+            repair_search_index(registry.engine)
+        except SQLAlchemyError as exc:  # e.g. a read-only database user: serve all the same
+            logging.getLogger(__name__).warning(
+                "search index not repaired (%s): the next `orgbook ingest` will",
+                type(exc).__name__,
+            )
     app = create_app(settings, registry=registry)
     print(f"orgbook: serving on http://{args.host}:{args.port}/", file=sys.stderr)
     freeze_startup_heap()

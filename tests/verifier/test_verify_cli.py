@@ -86,9 +86,20 @@ def test_invalid_exits_1(capsys: pytest.CaptureFixture[str], files: dict[str, Pa
     assert code == 1
     assert "✗ ledger_inclusion: " in out
     assert out.strip().endswith("INVALID bundle")
-    code, out, _ = run(capsys, str(files["bundle"]))  # no ledger key: cannot be trusted
-    assert code == 1
-    assert "✗ checkpoint: no ledger key given" in out
+
+
+def test_a_bundle_without_a_ledger_key_says_what_is_missing(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    """Not five failed checks and INVALID: the input is incomplete (exit 2), and how to fix it."""
+    for flags in ([], ["--json"]):
+        code, out, err = run(capsys, str(files["bundle"]), *flags)
+        assert code == 2
+        assert out == ""
+        assert "INVALID" not in err
+        assert "--ledger-key" in err
+        assert "GET /api/v1/ledger/key" in err
+        assert "--online URL" in err
 
 
 @pytest.mark.parametrize("name", ["junk", "array", "missing"])
