@@ -216,7 +216,33 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
         detail = f"{request.method} is not allowed on {request.url.path}"
     else:
         detail = str(exc.detail)
-    return problem_response(request, status_problem(status, detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if status == 405:
+        allowed = allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    return problem_response(request, status_problem(status, detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path, sorted.
+
+    Starlette's 405 names the methods of the first route whose path matched, but a path can be
+    served by several routes (``GET`` and ``POST /api/v1/issuer/api-keys``): RFC 9110 §15.5.6
+    wants them all in ``Allow``.
+    """
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in getattr(request.app, "routes", ()):
+        route_methods = getattr(route, "methods", None)
+        if not route_methods:
+            continue
+        scope = {**request.scope, "method": next(iter(route_methods))}
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            methods.update(route_methods)
+    return sorted(methods)
 
 
 async def database_unavailable_handler(request: Request, exc: Exception) -> Response:
@@ -269,6 +295,7 @@ __all__ = [
     "PROBLEM_RESPONSES",
     "Problem",
     "ProblemResponse",
+    "allowed_methods",
     "error_response",
     "install_problem_handlers",
     "internal_error_body",
