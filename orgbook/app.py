@@ -132,7 +132,22 @@ def _install_openapi(app: FastAPI) -> None:
 _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
-def _rate_limit_classes(route: APIRoute) -> list[str]:
+def _api_routes(app: FastAPI) -> list[Any]:
+    """The application's API routes, each with its full path, methods and dependencies.
+
+    FastAPI ≥ 0.16x keeps included routers as such (``app.routes`` holds them, not their
+    routes) and offers ``iter_route_contexts`` to see through them; older versions copy
+    ``APIRoute`` objects into ``app.routes``.
+    """
+    import fastapi.routing
+
+    iter_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iter_contexts is None:
+        return [route for route in app.routes if isinstance(route, APIRoute)]
+    return [view for view in iter_contexts(app.routes) if isinstance(view.original_route, APIRoute)]
+
+
+def _rate_limit_classes(route: Any) -> list[str]:
     """The rate-limit classes (``rate_limited(kind)``) among a route's dependencies."""
     found: list[str] = []
     pending = list(route.dependant.dependencies)
@@ -154,8 +169,8 @@ def declare_shell_responses(schema: dict[str, Any], app: FastAPI, *, max_body_by
     cannot forget one.
     """
     paths = schema.get("paths", {})
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in _api_routes(app):
+        if not route.include_in_schema:
             continue
         limited = _rate_limit_classes(route)
         for method in route.methods or ():

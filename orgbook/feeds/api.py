@@ -43,6 +43,7 @@ from orgbook.feeds.feed import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_WAIT,
+    TYPE_SLUGS,
     FeedFilter,
     FeedPage,
     LedgerWatcher,
@@ -183,10 +184,23 @@ def _watcher(request: Request, engine: EngineDep) -> LedgerWatcher:
 WatcherDep = Annotated[LedgerWatcher, Depends(_watcher)]
 
 
+# The filters' syntax, declared as the feed checks it (orgbook.feeds.feed.FeedFilter).
+ORGANISATION_PATTERN = r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?:\S{1,64}$"
+TYPE_PATTERN = "^(?:" + "|".join(sorted(TYPE_SLUGS)) + ")$"
+ISSUER_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+
+
 def _filter(
-    organisation: Annotated[str | None, Query(max_length=200, examples=["CA-BC:BC1287139"])] = None,
-    type: Annotated[str | None, Query(max_length=32, examples=["legal-name"])] = None,
-    issuer: Annotated[str | None, Query(max_length=64, examples=["bc-registries"])] = None,
+    organisation: Annotated[
+        str | None,
+        Query(max_length=200, pattern=ORGANISATION_PATTERN, examples=["CA-BC:BC1287139"]),
+    ] = None,
+    type: Annotated[
+        str | None, Query(max_length=32, pattern=TYPE_PATTERN, examples=["legal-name"])
+    ] = None,
+    issuer: Annotated[
+        str | None, Query(max_length=64, pattern=ISSUER_PATTERN, examples=["bc-registries"])
+    ] = None,
     kind: Annotated[
         str | None,
         Query(max_length=200, pattern=r"^[a-z]+(\.[a-z]+)*$", examples=["credential.issued"]),
@@ -266,7 +280,8 @@ def router(settings: Settings) -> APIRouter:
         flt: FilterDep,
         after: Annotated[int, Query(ge=-1, le=2**53 - 1)] = -1,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        wait: Annotated[float, Query(ge=0, le=max_wait)] = 0,
+        # Bounds from settings: a default value, not an annotation (evaluated here, not later).
+        wait: float = Query(0, ge=0, le=max_wait),
     ) -> FeedPageOut:
         page = await run_in_threadpool(_read, engine, flt, after, limit)
         deadline = time.monotonic() + wait
@@ -297,17 +312,19 @@ def router(settings: Settings) -> APIRouter:
         watcher: WatcherDep,
         flt: FilterDep,
         after: Annotated[int | None, Query(ge=-1, le=2**53 - 1)] = None,
+        # "" rather than None: an optional header's schema must not admit null (no header
+        # carries a JSON null; a client would send the text "null").
         last_event_id: Annotated[
-            str | None,
+            str,
             Header(
                 pattern=r"^-?[0-9]{1,31}$",
                 description="The `id` of the last event received: resume after that index.",
             ),
-        ] = None,
-        timeout: Annotated[float, Query(gt=0, le=max_stream)] = default_stream,
+        ] = "",
+        timeout: float = Query(default_stream, gt=0, le=max_stream),
     ) -> StreamingResponse:
         cursor = -1 if after is None else after
-        if last_event_id is not None:  # digits only (declared): int() cannot fail
+        if last_event_id:  # digits only (declared): int() cannot fail
             cursor = max(-1, min(int(last_event_id), 2**53 - 1))
 
         async def events() -> AsyncIterator[bytes]:

@@ -233,16 +233,18 @@ def allowed_methods(request: Request) -> list[str]:
     """
     from starlette.routing import Match
 
+    # Each method is asked of the routes as the router would (included routers answer for
+    # theirs), which needs no knowledge of how a FastAPI version stores them.
     methods: set[str] = set()
-    for route in getattr(request.app, "routes", ()):
-        route_methods = getattr(route, "methods", None)
-        if not route_methods:
-            continue
-        scope = {**request.scope, "method": next(iter(route_methods))}
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            methods.update(route_methods)
+    routes = list(getattr(request.app, "routes", ()))
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            methods.add(method)
     return sorted(methods)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 
 async def database_unavailable_handler(request: Request, exc: Exception) -> Response:

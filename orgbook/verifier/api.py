@@ -74,18 +74,6 @@ VERIFY_EXAMPLES: dict[str, Any] = {
             "proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022"},
         },
     },
-    "bundle": {
-        "summary": "A bundle (as downloaded from /api/v1/credentials/{id}/bundle)",
-        "value": {
-            "type": "OrgBookBundle",
-            "version": 1,
-            "credential": {"…": "the signed credential"},
-            "entry": {"index": 6, "timestamp": "…", "kind": "credential.issued"},
-            "proof": "c2sp.org/tlog-proof@v1\nindex 6\n…\n\n<signed checkpoint>",
-            "issuer": {"entry": {}, "proof": "…"},
-            "issuerKeys": [{"entry": {}, "proof": "…"}],
-        },
-    },
 }
 
 
@@ -546,7 +534,9 @@ def router(settings: Settings) -> APIRouter:
             "ledger_inclusion, checkpoint, consistency, witnesses); `valid` is false when any "
             "failed. A body that is neither is a 400; over the size limit, a 413. Nothing is "
             "fetched from the network: DIDs other than did:key and this registry's issuers do "
-            "not resolve here (use `orgbook verify` for those)."
+            "not resolve here (use `orgbook verify` for those). A bundle is what "
+            "`GET /api/v1/credentials/{credential_id}/bundle` answers: `{type: OrgBookBundle, "
+            "version, credential, entry, proof, issuer, issuerKeys}`."
         ),
         response_model=VerifyReportOut,
         responses={
