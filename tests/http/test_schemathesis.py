@@ -28,17 +28,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
 
-schemathesis = pytest.importorskip("schemathesis")
-
-from schemathesis.config import SchemathesisConfig  # noqa: E402
-
-from orgbook.app import create_app  # noqa: E402
-from orgbook.errors import Unauthorized  # noqa: E402
-from orgbook.feeds import webhooks  # noqa: E402
-from orgbook.issuer.keys import authenticate_api_key, create_api_key  # noqa: E402
-from orgbook.registry import Registry  # noqa: E402
-from tests.factories import build_registry  # noqa: E402
+from orgbook.app import create_app
+from orgbook.errors import Unauthorized
+from orgbook.feeds import webhooks
+from orgbook.issuer.keys import authenticate_api_key, create_api_key
+from orgbook.registry import Registry
+from tests.factories import build_registry
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
