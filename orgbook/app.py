@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -34,7 +35,12 @@ from orgbook.http.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
-from orgbook.http.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
+from orgbook.http.problems import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_RESPONSES,
+    Problem,
+    install_problem_handlers,
+)
 from orgbook.http.ratelimit import RateLimiter
 from orgbook.metrics import Metrics, MetricsMiddleware
 from orgbook.metrics import router as metrics_router
@@ -116,10 +122,80 @@ def _install_openapi(app: FastAPI) -> None:
             components["Problem"] = Problem.model_json_schema(
                 ref_template="#/components/schemas/{model}"
             )
+            declare_shell_responses(schema, app, max_body_bytes=app.state.settings.max_body_bytes)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _api_routes(app: FastAPI) -> list[Any]:
+    """The application's API routes, each with its full path, methods and dependencies.
+
+    FastAPI ≥ 0.16x keeps included routers as such (``app.routes`` holds them, not their
+    routes) and offers ``iter_route_contexts`` to see through them; older versions copy
+    ``APIRoute`` objects into ``app.routes``.
+    """
+    import fastapi.routing
+
+    iter_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iter_contexts is None:
+        return [route for route in app.routes if isinstance(route, APIRoute)]
+    return [view for view in iter_contexts(app.routes) if isinstance(view.original_route, APIRoute)]
+
+
+def _rate_limit_classes(route: Any) -> list[str]:
+    """The rate-limit classes (``rate_limited(kind)``) among a route's dependencies."""
+    found: list[str] = []
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        name = getattr(dependency.call, "__name__", "")
+        if name.startswith("rate_limited_"):
+            found.append(name.removeprefix("rate_limited_"))
+        pending.extend(dependency.dependencies)
+    return found
+
+
+def declare_shell_responses(schema: dict[str, Any], app: FastAPI, *, max_body_bytes: int) -> None:
+    """Declare the answers the shell gives on a route's behalf, in ``schema`` (OpenAPI).
+
+    The middleware and dependencies answer before a route runs: 413 for a body over
+    ``max_body_bytes`` (every operation that takes a body) and 429 with ``Retry-After`` (every
+    rate-limited operation). Declared here, from the routes themselves, so that the document
+    cannot forget one.
+    """
+    paths = schema.get("paths", {})
+    for route in _api_routes(app):
+        if not route.include_in_schema:
+            continue
+        limited = _rate_limit_classes(route)
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation and "413" not in responses:
+                responses["413"] = {
+                    "description": f"The body is larger than {max_body_bytes} bytes "
+                    "(`ORGBOOK_MAX_BODY_BYTES`).",
+                    "content": _PROBLEM_CONTENT,
+                }
+            if limited and "429" not in responses:
+                responses["429"] = {
+                    "description": f"Rate limit of the `{limited[0]}` class exceeded; retry after "
+                    "`Retry-After` seconds.",
+                    "headers": {
+                        "Retry-After": {
+                            "description": "Seconds to wait before retrying.",
+                            "schema": {"type": "integer", "minimum": 1},
+                        }
+                    },
+                    "content": _PROBLEM_CONTENT,
+                }
 
 
 def _configure_served_logging(settings: Settings) -> None:
@@ -218,4 +294,10 @@ def create_app(
     return app
 
 
-__all__ = ["OPENAPI_TAGS", "ROUTER_MODULES", "create_app", "include_area_routers"]
+__all__ = [
+    "OPENAPI_TAGS",
+    "ROUTER_MODULES",
+    "create_app",
+    "declare_shell_responses",
+    "include_area_routers",
+]

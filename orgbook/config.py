@@ -46,6 +46,10 @@ class Settings:
     verify_rate_limit_per_minute: int = 120
     issuer_rate_limit_per_minute: int = 1200
     rate_limit_max_clients: int = 100_000
+    feed_max_wait_seconds: int = 30
+    """Longest long-poll ``GET /api/v1/feed?wait=`` may ask for (0: no long-polling)."""
+    feed_stream_max_seconds: int = 3600
+    """Longest ``GET /api/v1/feed/stream?timeout=`` may ask for before the stream ends."""
     cors_origins: tuple[str, ...] = ("*",)
     """Origins allowed to call the public API from a browser."""
     issuer_cors_origins: tuple[str, ...] = ()
@@ -199,6 +203,8 @@ PARSERS: dict[str, Callable[[str, object], Any]] = {
     "verify_rate_limit_per_minute": _int(0),
     "issuer_rate_limit_per_minute": _int(0),
     "rate_limit_max_clients": _int(1),
+    "feed_max_wait_seconds": _int(0),
+    "feed_stream_max_seconds": _int(1),
     "cors_origins": _origins(allow_any=True),
     "issuer_cors_origins": _origins(allow_any=False),
     "trusted_proxies": _networks,

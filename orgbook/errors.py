@@ -85,6 +85,14 @@ class PayloadTooLarge(BadInput):
     slug = "payload-too-large"
 
 
+class UnsupportedMediaType(BadInput):
+    """A request body in a media type the endpoint does not take (e.g. not ``application/json``)."""
+
+    status = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"
+
+
 class Unauthorized(OrgBookError):
     status = 401
     title = "Unauthorized"

@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -35,7 +35,7 @@ from starlette.responses import Response, StreamingResponse
 
 from orgbook.config import Settings
 from orgbook.db import reading
-from orgbook.errors import BadInput, RateLimited, Unauthorized
+from orgbook.errors import RateLimited, Unauthorized
 from orgbook.feeds import webhooks
 from orgbook.feeds.delivery import DeliveryWorker
 from orgbook.feeds.export import ExportSummary, export_lines, latest_stamp, snapshot
@@ -43,6 +43,7 @@ from orgbook.feeds.feed import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_WAIT,
+    TYPE_SLUGS,
     FeedFilter,
     FeedPage,
     LedgerWatcher,
@@ -96,6 +97,7 @@ class SubscriptionIn(BaseModel):
     after: int | None = Field(
         default=None,
         ge=-1,
+        le=2**53 - 1,
         description="Deliver entries after this ledger index (default: from now on).",
     )
 
@@ -182,11 +184,27 @@ def _watcher(request: Request, engine: EngineDep) -> LedgerWatcher:
 WatcherDep = Annotated[LedgerWatcher, Depends(_watcher)]
 
 
+# The filters' syntax, declared as the feed checks it (orgbook.feeds.feed.FeedFilter).
+ORGANISATION_PATTERN = r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?:\S{1,64}$"
+TYPE_PATTERN = "^(?:" + "|".join(sorted(TYPE_SLUGS)) + ")$"
+ISSUER_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+
+
 def _filter(
-    organisation: Annotated[str | None, Query(max_length=200, examples=["CA-BC:BC1287139"])] = None,
-    type: Annotated[str | None, Query(max_length=32, examples=["legal-name"])] = None,
-    issuer: Annotated[str | None, Query(max_length=64, examples=["bc-registries"])] = None,
-    kind: Annotated[str | None, Query(max_length=200, examples=["credential.issued"])] = None,
+    organisation: Annotated[
+        str | None,
+        Query(max_length=200, pattern=ORGANISATION_PATTERN, examples=["CA-BC:BC1287139"]),
+    ] = None,
+    type: Annotated[
+        str | None, Query(max_length=32, pattern=TYPE_PATTERN, examples=["legal-name"])
+    ] = None,
+    issuer: Annotated[
+        str | None, Query(max_length=64, pattern=ISSUER_PATTERN, examples=["bc-registries"])
+    ] = None,
+    kind: Annotated[
+        str | None,
+        Query(max_length=200, pattern=r"^[a-z]+(\.[a-z]+)*$", examples=["credential.issued"]),
+    ] = None,
     new_organisations: Annotated[
         bool, Query(alias="newOrganisations", description="Only first registrations.")
     ] = False,
@@ -225,6 +243,7 @@ def _subscriber(
 
 
 SubscriberDep = Annotated[str, Depends(_subscriber)]
+SubscriptionIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 async def _no_store(request: Request) -> None:
@@ -237,6 +256,10 @@ def _sub_out(sub: webhooks.Subscription) -> SubscriptionOut:
 
 def router(settings: Settings) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["subscriptions"])
+    # Bounds from the deployment, so that the OpenAPI document declares what this server takes.
+    max_wait = min(MAX_WAIT, settings.feed_max_wait_seconds)
+    max_stream = settings.feed_stream_max_seconds
+    default_stream = min(300, max_stream)
     exports = threading.BoundedSemaphore(MAX_EXPORTS)
 
     @api.get(
@@ -245,7 +268,8 @@ def router(settings: Settings) -> APIRouter:
         description=(
             "Entries after ledger index `after` (-1: from the start) that match the filters, "
             f"at most `limit` (≤ {MAX_LIMIT}). Continue with `after=next`; `next` may be beyond "
-            "the last item when the filter skipped entries. With `wait` (≤ 30 s) and nothing "
+            "the last item when the filter skipped entries. With `wait` (seconds, at most "
+            "`ORGBOOK_FEED_MAX_WAIT_SECONDS`, 30 by default) and nothing "
             "new, the answer waits until a matching entry is appended."
         ),
         dependencies=[rate_limited("read"), Depends(_no_store)],
@@ -256,7 +280,8 @@ def router(settings: Settings) -> APIRouter:
         flt: FilterDep,
         after: Annotated[int, Query(ge=-1, le=2**53 - 1)] = -1,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+        # Bounds from settings: a default value, not an annotation (evaluated here, not later).
+        wait: float = Query(0, ge=0, le=max_wait),
     ) -> FeedPageOut:
         page = await run_in_threadpool(_read, engine, flt, after, limit)
         deadline = time.monotonic() + wait
@@ -287,14 +312,20 @@ def router(settings: Settings) -> APIRouter:
         watcher: WatcherDep,
         flt: FilterDep,
         after: Annotated[int | None, Query(ge=-1, le=2**53 - 1)] = None,
-        last_event_id: Annotated[str | None, Header(max_length=32)] = None,
-        timeout: Annotated[float, Query(ge=1, le=3600)] = 300,
+        # "" rather than None: an optional header's schema must not admit null (no header
+        # carries a JSON null; a client would send the text "null").
+        last_event_id: Annotated[
+            str,
+            Header(
+                pattern=r"^-?[0-9]{1,31}$",
+                description="The `id` of the last event received: resume after that index.",
+            ),
+        ] = "",
+        timeout: float = Query(default_stream, gt=0, le=max_stream),
     ) -> StreamingResponse:
         cursor = -1 if after is None else after
-        if last_event_id is not None:
-            if not last_event_id.strip().lstrip("-").isdigit():
-                raise BadInput("Last-Event-ID must be a ledger index", field="Last-Event-ID")
-            cursor = max(-1, int(last_event_id))
+        if last_event_id:  # digits only (declared): int() cannot fail
+            cursor = max(-1, min(int(last_event_id), 2**53 - 1))
 
         async def events() -> AsyncIterator[bytes]:
             position = cursor
@@ -355,7 +386,9 @@ def router(settings: Settings) -> APIRouter:
         return SubscriptionsOut(subscriptions=[_sub_out(s) for s in found])
 
     @subs.get("/{subscription_id}", summary="A subscription: status, last error, progress")
-    def get(engine: EngineDep, subscriber: SubscriberDep, subscription_id: str) -> SubscriptionOut:
+    def get(
+        engine: EngineDep, subscriber: SubscriberDep, subscription_id: SubscriptionIdPath
+    ) -> SubscriptionOut:
         with reading(engine) as conn:
             return _sub_out(
                 webhooks.get_subscription(conn, subscription_id, subscriber_id=subscriber)
@@ -363,7 +396,7 @@ def router(settings: Settings) -> APIRouter:
 
     @subs.post("/{subscription_id}/resume", summary="Resume a paused subscription")
     def resume(
-        engine: EngineDep, subscriber: SubscriberDep, subscription_id: str
+        engine: EngineDep, subscriber: SubscriberDep, subscription_id: SubscriptionIdPath
     ) -> SubscriptionOut:
         with engine.begin() as conn:
             sub = webhooks.resume_subscription(conn, subscription_id, subscriber_id=subscriber)
@@ -371,7 +404,7 @@ def router(settings: Settings) -> APIRouter:
 
     @subs.post("/{subscription_id}/pause", summary="Pause a subscription")
     def pause(
-        engine: EngineDep, subscriber: SubscriberDep, subscription_id: str
+        engine: EngineDep, subscriber: SubscriberDep, subscription_id: SubscriptionIdPath
     ) -> SubscriptionOut:
         with engine.begin() as conn:
             sub = webhooks.pause_subscription(
@@ -380,7 +413,9 @@ def router(settings: Settings) -> APIRouter:
         return _sub_out(sub)
 
     @subs.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
-    def delete(engine: EngineDep, subscriber: SubscriberDep, subscription_id: str) -> Response:
+    def delete(
+        engine: EngineDep, subscriber: SubscriberDep, subscription_id: SubscriptionIdPath
+    ) -> Response:
         with engine.begin() as conn:
             webhooks.delete_subscription(conn, subscription_id, subscriber_id=subscriber)
         return Response(status_code=204)

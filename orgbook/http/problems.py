@@ -216,7 +216,35 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
         detail = f"{request.method} is not allowed on {request.url.path}"
     else:
         detail = str(exc.detail)
-    return problem_response(request, status_problem(status, detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if status == 405:
+        allowed = allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    return problem_response(request, status_problem(status, detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path, sorted.
+
+    Starlette's 405 names the methods of the first route whose path matched, but a path can be
+    served by several routes (``GET`` and ``POST /api/v1/issuer/api-keys``): RFC 9110 §15.5.6
+    wants them all in ``Allow``.
+    """
+    from starlette.routing import Match
+
+    # Each method is asked of the routes as the router would (included routers answer for
+    # theirs), which needs no knowledge of how a FastAPI version stores them.
+    methods: set[str] = set()
+    routes = list(getattr(request.app, "routes", ()))
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            methods.add(method)
+    return sorted(methods)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 
 async def database_unavailable_handler(request: Request, exc: Exception) -> Response:
@@ -269,6 +297,7 @@ __all__ = [
     "PROBLEM_RESPONSES",
     "Problem",
     "ProblemResponse",
+    "allowed_methods",
     "error_response",
     "install_problem_handlers",
     "internal_error_body",

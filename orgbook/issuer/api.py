@@ -74,6 +74,7 @@ from orgbook.issuer.store import (
     credentials_with_entry,
     issuer_keys,
 )
+from orgbook.ledger.entry import MAX_INDEX
 from orgbook.multibase import encode_multikey_ed25519
 from orgbook.registry import Registry
 
@@ -513,7 +514,11 @@ def router(settings: Settings) -> APIRouter:
         suspended: Annotated[bool | None, Query(description="Only (not) suspended.")] = None,
         cursor: Annotated[
             int | None,
-            Query(ge=-1, description="Ledger index after which to start (`nextCursor`)."),
+            Query(
+                ge=-1,
+                le=MAX_INDEX,
+                description="Ledger index after which to start (`nextCursor`).",
+            ),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     ) -> CredentialPage:
@@ -556,7 +561,7 @@ def router(settings: Settings) -> APIRouter:
         body: StatusChangeRequest,
     ) -> StatusChanged:
         index = _issuance(registry).change_status(
-            caller.issuer.id, credential_id, action, reason=body.reason
+            caller.issuer.id, credential_id, action, reason=body.reason.strip()
         )
         with registry.engine.connect() as conn:
             row = _credential_row(conn, caller.issuer.id, credential_id)
@@ -687,7 +692,7 @@ def router(settings: Settings) -> APIRouter:
         registry: RegistryDep,
         body: Annotated[ApiKeyCreateRequest | None, Body()] = None,
     ) -> ApiKeyCreated:
-        label = body.label if body is not None else ""
+        label = body.label.strip() if body is not None else ""
         with registry.engine.begin() as conn:
             key = create_api_key(conn, caller.issuer.id, label=label)
             row = conn.execute(select(api_keys).where(api_keys.c.id == key.id)).one()

@@ -9,11 +9,12 @@ reports every problem with its JSON pointer.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
+
+from orgbook.http.timestamps import UtcDateTime
 
 __all__ = [
     "MAX_BATCH",
@@ -44,11 +45,19 @@ OutcomeStatus = Literal["issued", "history", "unchanged", "rejected"]
 CredentialState = Literal["current", "superseded", "revoked"]
 StatusAction = Literal["revoke", "suspend", "unsuspend"]
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+NOT_BLANK = (
+    "[^\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
+"""Pattern: at least one character that is not whitespace (Python's ``str.isspace``, spelt out
+so that the JSON Schema, pydantic's Rust regex and Python's ``re`` agree on every character)."""
+
+# Declared exactly as checked: no stripping before the length checks (routes strip afterwards),
+# so what the OpenAPI document calls valid is what the server accepts.
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NOT_BLANK)]
 _EXAMPLE_KEY_1 = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 _EXAMPLE_KEY_2 = "z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH"
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Label = Annotated[str, StringConstraints(max_length=200)]
 
 
 class _Model(BaseModel):
@@ -257,7 +266,7 @@ class CredentialSummary(_Model):
     organisation: str = Field(description="Organisation id, e.g. `CA-BC:BC1287139`.")
     state: CredentialState
     suspended: bool
-    effective: datetime = Field(description="The record's effective date-time (`validFrom`).")
+    effective: UtcDateTime = Field(description="The record's effective date-time (`validFrom`).")
     event_id: str = Field(description="The registry event id that produced it.")
     ledger_index: int = Field(description="Index of its `credential.issued` ledger entry.")
     superseded_by: str | None = None
@@ -300,7 +309,7 @@ class CredentialEvent(_Model):
 
     ledger_index: int
     kind: str = Field(description="`issued`, `superseded`, `revoked`, `suspended`, `unsuspended`.")
-    at: datetime
+    at: UtcDateTime
     reason: str | None = None
     related_credential: str | None = Field(
         default=None, description="For `superseded`: the credential that replaced it."
@@ -323,9 +332,9 @@ class SigningKey(_Model):
     key_id: str = Field(description="The verification method's DID URL.")
     public_key_multibase: str = Field(description="Multikey (`z6Mk…`).")
     active: bool
-    created_at: datetime
+    created_at: UtcDateTime
     added_index: int = Field(description="Ledger index of its `issuer.key.added` entry.")
-    retired_at: datetime | None = None
+    retired_at: UtcDateTime | None = None
     retired_index: int | None = Field(
         default=None, description="Ledger index of its `issuer.key.retired` entry."
     )
@@ -406,8 +415,8 @@ class ApiKeySummary(_Model):
 
     id: str = Field(description="The key's public prefix (`obk_<id>_…`).")
     label: str
-    created_at: datetime
-    revoked_at: datetime | None = None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None = None
 
 
 class ApiKeyCreated(ApiKeySummary):
@@ -436,4 +445,4 @@ class ApiKeyList(_Model):
 
 class ApiKeyRevoked(_Model):
     id: str
-    revoked_at: datetime
+    revoked_at: UtcDateTime

@@ -33,9 +33,10 @@ from orgbook.canonical import canonicalize, loads_strict
 from orgbook.config import Settings
 from orgbook.db import is_sqlite, read_only, reading
 from orgbook.did import LocalResolver
-from orgbook.errors import BadInput, NotFound, OrgBookError
+from orgbook.errors import BadInput, NotFound, OrgBookError, UnsupportedMediaType
 from orgbook.http.caching import cached_json
 from orgbook.http.deps import EngineDep, SettingsDep, get_engine, get_settings_dep
+from orgbook.http.problems import PROBLEM_MEDIA_TYPE
 from orgbook.http.ratelimit import rate_limited
 from orgbook.ledger.note import Checkpoint, parse_note
 from orgbook.registry import Registry
@@ -71,18 +72,6 @@ VERIFY_EXAMPLES: dict[str, Any] = {
             "validFrom": "1991-03-15T00:00:00Z",
             "credentialSubject": {"id": "urn:orgbook:org:CA-BC:CP0000000"},
             "proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022"},
-        },
-    },
-    "bundle": {
-        "summary": "A bundle (as downloaded from /api/v1/credentials/{id}/bundle)",
-        "value": {
-            "type": "OrgBookBundle",
-            "version": 1,
-            "credential": {"…": "the signed credential"},
-            "entry": {"index": 6, "timestamp": "…", "kind": "credential.issued"},
-            "proof": "c2sp.org/tlog-proof@v1\nindex 6\n…\n\n<signed checkpoint>",
-            "issuer": {"entry": {}, "proof": "…"},
-            "issuerKeys": [{"entry": {}, "proof": "…"}],
         },
     },
 }
@@ -545,9 +534,19 @@ def router(settings: Settings) -> APIRouter:
             "ledger_inclusion, checkpoint, consistency, witnesses); `valid` is false when any "
             "failed. A body that is neither is a 400; over the size limit, a 413. Nothing is "
             "fetched from the network: DIDs other than did:key and this registry's issuers do "
-            "not resolve here (use `orgbook verify` for those)."
+            "not resolve here (use `orgbook verify` for those). A bundle is what "
+            "`GET /api/v1/credentials/{credential_id}/bundle` answers: `{type: OrgBookBundle, "
+            "version, credential, entry, proof, issuer, issuerKeys}`."
         ),
         response_model=VerifyReportOut,
+        responses={
+            415: {
+                "description": "The body is not sent as `application/json` (problem+json).",
+                "content": {
+                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            }
+        },
         dependencies=[rate_limited("verify")],
         openapi_extra={
             "requestBody": {
@@ -562,6 +561,7 @@ def router(settings: Settings) -> APIRouter:
         },
     )
     async def verify(request: Request) -> VerifyReportOut:
+        _require_json(request)
         engine, settings = _engine_and_settings(request)
         # async def: verification is CPU-bound, and running it on the event loop is about
         # twice as fast as a thread-pool hop (DESIGN.md). The database reads go to the thread
@@ -716,6 +716,23 @@ def _engine_and_settings(request: Request) -> tuple[Engine, Settings]:
     engine = overrides.get(get_engine, get_engine)(request)
     settings = overrides.get(get_settings_dep, get_settings_dep)(request)
     return engine, settings
+
+
+def _require_json(request: Request) -> None:
+    """415 unless the body is declared JSON (``application/json`` or a ``+json`` type).
+
+    A body sent as ``text/plain`` or without a ``Content-Type`` is refused rather than guessed
+    at: what the client meant is unknown, and a cross-origin form post must not reach here.
+    """
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise UnsupportedMediaType(
+            "send the credential or bundle as application/json"
+            + (f", not {media}" if media else " (the Content-Type header is missing)"),
+            field="Content-Type",
+        )
 
 
 def _require_registry(request: Request) -> Registry:

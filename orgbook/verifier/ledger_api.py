@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from orgbook.config import Settings
@@ -92,8 +92,10 @@ def router(settings: Settings) -> APIRouter:
         "/entries",
         summary="A range of ledger entries",
         description=(
-            f"Entries `[start, end)`, at most {MAX_ENTRIES_PER_READ} (default {DEFAULT_PAGE}). "
-            "Immutable once the range is complete."
+            f"Entries `[start, end)`, at most {MAX_ENTRIES_PER_READ} (default {DEFAULT_PAGE}): "
+            "a longer range is cut short, and `end` in the answer says where it stopped (as "
+            "RFC 6962 `get-entries` may); an `end` below `start` is an empty range. Immutable "
+            "once the range is complete."
         ),
         response_model=EntriesOut,
     )
@@ -105,10 +107,8 @@ def router(settings: Settings) -> APIRouter:
         end: Annotated[int | None, Query(ge=0, le=MAX_INDEX)] = None,
     ) -> Response:
         stop = start + DEFAULT_PAGE if end is None else end
-        if stop < start:
-            raise BadInput("end must not be below start", field="end")
-        if stop - start > MAX_ENTRIES_PER_READ:
-            raise BadInput(f"at most {MAX_ENTRIES_PER_READ} entries per request", field="end")
+        # Cut short rather than refused: a client pages on with start=end.
+        stop = max(start, min(stop, start + MAX_ENTRIES_PER_READ))
         with reading(engine) as conn:
             size = registry.ledger.size(conn)
             found = registry.ledger.entries(conn, start, min(stop, size)) if start < size else []
@@ -132,9 +132,12 @@ def router(settings: Settings) -> APIRouter:
         ),
         responses={200: {"content": {"application/json": {}}}},
     )
-    def entry(request: Request, engine: EngineDep, registry: RegistryDep, index: int) -> Response:
-        if not 0 <= index <= MAX_INDEX:
-            raise BadInput("entry index out of range", field="index")
+    def entry(
+        request: Request,
+        engine: EngineDep,
+        registry: RegistryDep,
+        index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
+    ) -> Response:
         with reading(engine) as conn:
             stored = registry.ledger.entry(conn, index)
         return cached_json(
@@ -155,6 +158,18 @@ def router(settings: Settings) -> APIRouter:
             "at that size)."
         ),
         response_model=InclusionProofOut,
+        responses={
+            200: {
+                "content": {
+                    "text/plain": {
+                        "schema": {"type": "string"},
+                        "example": "c2sp.org/tlog-proof@v1\nindex 6\n…\n\n<signed checkpoint>\n",
+                    }
+                },
+                "description": "The proof: JSON, or with `format=tlog-proof` the C2SP "
+                "tlog-proof text (`text/plain`).",
+            }
+        },
     )
     def inclusion(
         request: Request,
@@ -226,7 +241,8 @@ def router(settings: Settings) -> APIRouter:
                     raise NotFound(f"the ledger has fewer than {to_size} entries", field="to")
                 size = to_size
             if from_size > size:
-                raise BadInput(f"from ({from_size}) is beyond to ({size})", field="from")
+                # No such proof exists, as for a `to` beyond the ledger: 404, not a bad request.
+                raise NotFound(f"no consistency proof from {from_size} to {size}", field="from")
             proof = ledger.consistency_proof(conn, from_size, size)
         body = ConsistencyProofOut.model_validate(
             {"from": from_size, "to": size, "proof": [h.hex() for h in proof]}

@@ -281,4 +281,5 @@ def test_sse_stream_resumes_with_last_event_id(served: tuple[Registry, TestClien
     resumed = [json.loads(e["data"]) for e in sse_events(again.text) if "data" in e]
     assert resumed == [d for d in want if d["index"] > middle]
     bad = client.get("/api/v1/feed/stream", headers={"Last-Event-ID": "x"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422  # declared in OpenAPI (a pattern), so a validation error
+    assert bad.json()["field"] == "last-event-id"

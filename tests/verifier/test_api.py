@@ -257,7 +257,9 @@ def test_verify_refuses_junk_with_problems(client: TestClient, content: bytes, s
     ],
 )
 def test_verify_answers_broken_credentials_with_a_report(client: TestClient, value: Any) -> None:
-    response = client.post("/api/v1/verify", content=json.dumps(value))
+    response = client.post(
+        "/api/v1/verify", content=json.dumps(value), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 200
     assert response.json()["valid"] is False
 
