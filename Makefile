@@ -21,7 +21,18 @@ typecheck: $(VENV)/.installed
 
 # Exit code 5 is pytest's "no tests collected" (e.g. PYTEST_ARGS="-m postgres" on a checkout
 # without such tests): not a failure of the suite.
+# Without ORGBOOK_TEST_PG_URL, a throwaway PostgreSQL server is started with .ci/pg-start when
+# the server binaries are installed (as .ci/run does); Chromium is used when it is on the PATH.
+# Whatever is missing, the run ends by saying how many tests it skipped and why.
 unit: $(VENV)/.installed
+	@if [ -z "$${ORGBOOK_TEST_PG_URL:-}" ] && ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then \
+	  ORGBOOK_TEST_PG_URL="$$(.ci/pg-start)" || { echo "make: .ci/pg-start failed" >&2; exit 1; }; \
+	  export ORGBOOK_TEST_PG_URL; echo "make: PostgreSQL tests run against $$ORGBOOK_TEST_PG_URL"; \
+	fi; \
+	if [ -z "$${ORGBOOK_TEST_CHROMIUM:-}" ] && command -v chromium >/dev/null 2>&1; then \
+	  ORGBOOK_TEST_CHROMIUM="$$(command -v chromium)"; export ORGBOOK_TEST_CHROMIUM; \
+	fi; \
+	[ -n "$${ORGBOOK_TEST_PG_URL:-}" ] || echo "make: no PostgreSQL server binaries and no ORGBOOK_TEST_PG_URL: PostgreSQL tests will be skipped"; \
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
