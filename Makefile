@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit install clean
+.PHONY: demo test lint typecheck unit mutation install clean
 
 demo: $(VENV)/.installed
 	$(BIN)/orgbook demo
@@ -35,6 +35,11 @@ unit: $(VENV)/.installed
 	[ -n "$${ORGBOOK_TEST_PG_URL:-}" ] || echo "make: no PostgreSQL server binaries and no ORGBOOK_TEST_PG_URL: PostgreSQL tests will be skipped"; \
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+
+# Mutation testing of the trust core (docs/testing.md). MUTATION_BASE=origin/main: only the core
+# files changed since that revision, as CI runs it; MUTATION_TIME_LIMIT caps it (seconds).
+mutation: $(VENV)/.installed
+	BIN=$(BIN) scripts/mutation $(if $(MUTATION_BASE),--changed $(MUTATION_BASE))
 
 install: $(VENV)/.installed
 
