@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from orgbook.db import create_all, make_engine
+from tests import skipreport
 
 VECTORS = Path(__file__).parent / "vectors"
 FIXED_NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
@@ -24,6 +25,17 @@ FIXED_NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 
 def pg_admin_url() -> str | None:
     return os.environ.get("ORGBOOK_TEST_PG_URL") or None
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """How many tests were skipped and why: kept here, printed last (tests/skipreport.py)."""
+    skipreport.collect(terminalreporter, config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    skipreport.announce(config)
 
 
 @pytest.fixture

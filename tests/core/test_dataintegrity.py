@@ -303,6 +303,43 @@ def test_domain_as_list_in_the_proof() -> None:
     assert _single(doc, domain="b.example").reason == "domain mismatch"
 
 
+def _signed_with_domain(domain: Any) -> dict[str, Any]:
+    """A proof really signed over ``domain`` (a list is not what :func:`add_proof` types)."""
+    return _with_options(domain=domain)
+
+
+def test_a_domain_list_holding_only_the_expected_domain_verifies() -> None:
+    assert _single(_signed_with_domain(["a.example"]), domain="a.example").ok
+    assert _single(_signed_with_domain(["a.example", "a.example"]), domain="a.example").ok
+    assert _single(_signed_with_domain(["a.example"]), domain="b.example").reason == (
+        "domain mismatch"
+    )
+
+
+@pytest.mark.parametrize(
+    "domains",
+    [
+        ["a.example", "b.example"],
+        ["b.example", "a.example"],
+        ["a.example", "a.example", "evil.example"],
+    ],
+)
+def test_a_domain_list_with_other_domains_besides_the_expected_one_is_refused(
+    domains: list[str],
+) -> None:
+    # Issue 20: a proof made for several audiences is not one made for this verifier.
+    signed = _signed_with_domain(domains)
+    assert _single(signed).ok  # the signature itself is good
+    assert _single(signed, domain="a.example").reason == "domain mismatch"
+
+
+@pytest.mark.parametrize("domain", [[], [1], ["a.example", None], {"a.example": 1}, 7])
+def test_a_domain_that_is_neither_a_string_nor_a_list_of_strings_is_refused(domain: Any) -> None:
+    assert _single(_signed_with_domain(domain), domain="a.example").reason == (
+        "domain must be a string or list"
+    )
+
+
 def test_expiry_and_future_creation() -> None:
     signed = _with_options(expires="2024-01-01T00:00:00Z")
     assert _single(signed, now=datetime(2023, 6, 1, tzinfo=UTC)).ok

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import gzip
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from orgbook import statuslist
 from orgbook.credentials import CredentialType
 from orgbook.dataintegrity import add_proof, unsecured
 from orgbook.errors import BadInput, NotFound
@@ -427,3 +429,48 @@ def test_other_purposes_are_not_checked_and_no_status_is_empty() -> None:
     assert result.reason == "statusPurpose 'refresh' is not checked"
     assert _check(issuer, {"issuer": issuer.did}) == []
     assert _check(issuer, "not a credential") == []
+
+
+# --- validity boundaries (issue 20): validFrom <= now < validUntil, fresh or remembered ----------
+
+TICK = timedelta(microseconds=1)
+
+
+def _list_valid(issuer: Issuer, *, valid_from: str, valid_until: str) -> Any:
+    _resign(issuer, "revocation", validFrom=valid_from, validUntil=valid_until)
+    return make_credential(CredentialType.STATUS, issuer, index=5)
+
+
+@pytest.mark.parametrize("remembered", [False, True], ids=["fresh", "remembered"])
+def test_a_status_list_at_its_valid_until_is_expired(remembered: bool) -> None:
+    issuer = make_issuer()
+    cred = _list_valid(
+        issuer, valid_from="2026-01-01T00:00:00Z", valid_until="2026-11-23T12:00:00Z"
+    )
+    statuslist._VERIFIED.clear()
+    if remembered:  # verified a moment before, so the process's memory answers at the boundary
+        assert _check(issuer, cred, now=NOW - timedelta(seconds=1))[0].ok
+    else:
+        assert _check(issuer, cred, now=NOW - TICK)[0].ok
+        statuslist._VERIFIED.clear()
+    result = _check(issuer, cred, now=NOW)[0]
+    assert not result.ok
+    assert result.reason == "status list expired at 2026-11-23T12:00:00Z"
+    statuslist._VERIFIED.clear()
+
+
+@pytest.mark.parametrize("remembered", [False, True], ids=["fresh", "remembered"])
+def test_a_status_list_is_valid_from_its_valid_from_on(remembered: bool) -> None:
+    issuer = make_issuer()
+    cred = _list_valid(
+        issuer, valid_from="2026-11-23T12:00:00Z", valid_until="2027-01-01T00:00:00Z"
+    )
+    statuslist._VERIFIED.clear()
+    if remembered:  # verified later, then asked again just before validFrom
+        assert _check(issuer, cred, now=NOW + timedelta(seconds=1))[0].ok
+    result = _check(issuer, cred, now=NOW - TICK)[0]
+    assert not result.ok
+    assert result.reason == "status list is not valid before 2026-11-23T12:00:00Z"
+    statuslist._VERIFIED.clear()
+    assert _check(issuer, cred, now=NOW)[0].ok
+    statuslist._VERIFIED.clear()

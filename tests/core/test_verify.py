@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -617,3 +617,33 @@ def test_naive_dates_in_input_do_not_crash(issuer: Issuer, cred: dict[str, Any])
     assert failed(report)["validity_period"] == "validFrom '2020-01-01T00:00:00' is not a date-time"
     assert report.check("schema").outcome == "fail"  # type: ignore[union-attr]
     assert datetime(2026, 1, 1, tzinfo=UTC) < NOW
+
+
+# --- validity period boundaries (issue 20): validFrom <= now < validUntil ------------------------
+
+
+def test_a_credential_at_its_valid_until_has_expired(issuer: Issuer) -> None:
+    cred = make_credential(
+        CredentialType.LEGAL_NAME, issuer, index=11, valid_until="2026-11-23T12:00:00Z"
+    )
+    before = verify(issuer, cred, now=NOW - timedelta(microseconds=1))
+    assert before.check("validity_period").outcome == "pass"  # type: ignore[union-attr]
+    assert before.valid
+    at = verify(issuer, cred, now=NOW)
+    assert failed(at) == {
+        "validity_period": "expired at 2026-11-23T12:00:00Z (now 2026-11-23T12:00:00Z)"
+    }
+    assert not at.valid
+
+
+def test_a_credential_is_valid_from_its_valid_from_on(issuer: Issuer) -> None:
+    cred = make_credential(
+        CredentialType.LEGAL_NAME, issuer, index=11, valid_from="2026-11-23T12:00:00Z"
+    )
+    assert verify(issuer, cred, now=NOW).valid
+    early = verify(issuer, cred, now=NOW - timedelta(microseconds=1))
+    assert failed(early) == {
+        "validity_period": (
+            "not valid before 2026-11-23T12:00:00Z (now 2026-11-23T11:59:59.999999Z)"
+        )
+    }

@@ -132,12 +132,10 @@ def test_issue_search_and_verify_through_two_replicas(topology: Topology) -> Non
         assert f"orgbook_ledger_entries {facts['head']}" in metrics
         assert "orgbook_credentials_issued_total{" in metrics
 
-    duplicates = duplicate_status_indexes(topo.db_url)
-    if duplicates:
-        # Known bug (orgbook.issuer.statuslists.allocate reads next_status_index without a row
-        # lock): concurrent PostgreSQL batches of one issuer get the same status indexes, so
-        # revoking a superseded credential revokes a current one. Fails loudly once fixed.
-        pytest.xfail(f"status indexes allocated twice under concurrency: {duplicates[:3]}")
+    # Issuance locks the issuer's row (orgbook.issuer.service), so concurrent PostgreSQL batches
+    # of one issuer never share a status index: a shared one would make revoking a superseded
+    # credential revoke a current one.
+    assert duplicate_status_indexes(topo.db_url) == []
 
     with httpx.Client(base_url=topo.proxy_url, timeout=60) as client:
         # A bundle from one replica verifies on the other.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from orgbook.app import create_app
 from orgbook.canonical import loads_strict
 from orgbook.db import reading
 from orgbook.errors import BadInput
-from orgbook.feeds.feed import FeedFilter, FeedItem, read_page
+from orgbook.feeds.feed import FeedFilter, FeedItem, LedgerWatcher, ledger_size, read_page
 from orgbook.issuer.store import credentials
 from orgbook.ledger.store import ledger_entries
 from orgbook.registry import Registry
@@ -218,23 +218,72 @@ def new_org(registry: Registry, tag: str) -> None:
     )
 
 
-def test_long_poll_returns_when_an_entry_arrives(served: tuple[Registry, TestClient]) -> None:
-    registry, client = served
-    end = client.get("/api/v1/feed", params={"after": 10**6}).json()["treeSize"] - 1
-    started = time.monotonic()
-    quiet = client.get("/api/v1/feed", params={"after": end, "wait": 1})
-    assert quiet.json()["items"] == []
-    assert time.monotonic() - started >= 0.9
+class CountedWatcher:
+    """The application's :class:`LedgerWatcher`, reading the real ledger size, but telling the
+    test each time it read: so the test knows the request is waiting, without a clock."""
 
-    timer = threading.Timer(0.5, new_org, (registry, "00001"))
-    timer.start()
-    started = time.monotonic()
-    body = client.get(
-        "/api/v1/feed", params={"after": end, "wait": 20, "newOrganisations": "true"}
-    ).json()
-    elapsed = time.monotonic() - started
-    timer.join()
-    assert 0.4 <= elapsed < 10
+    def __init__(self, registry: Registry) -> None:
+        self.reads = threading.Semaphore(0)
+        self.count = 0
+
+        async def read_size() -> int:
+            size = await run_in_threadpool(self._size, registry)
+            self.count += 1
+            self.reads.release()
+            return size
+
+        self.watcher = LedgerWatcher(read_size, interval=0.01)
+
+    @staticmethod
+    def _size(registry: Registry) -> int:
+        with reading(registry.engine) as conn:
+            return ledger_size(conn)
+
+
+@pytest.fixture
+def watched(
+    served: tuple[Registry, TestClient],
+) -> Iterator[tuple[Registry, TestClient, CountedWatcher]]:
+    registry, client = served
+    state = client.app.state  # type: ignore[attr-defined]
+    previous = getattr(state, "feeds_watcher", None)
+    counted = CountedWatcher(registry)
+    state.feeds_watcher = counted.watcher
+    yield registry, client, counted
+    state.feeds_watcher = previous
+
+
+def test_long_poll_without_news_waits_then_answers_empty(
+    watched: tuple[Registry, TestClient, CountedWatcher],
+) -> None:
+    _, client, counted = watched
+    end = client.get("/api/v1/feed", params={"after": 10**6}).json()["treeSize"] - 1
+    assert counted.count == 0  # no wait asked, no watching
+    quiet = client.get("/api/v1/feed", params={"after": end, "wait": 0.2})
+    assert quiet.status_code == 200
+    assert quiet.json()["items"] == []
+    assert counted.count >= 2  # it looked again after the first answer was empty
+
+
+def test_long_poll_returns_when_an_entry_arrives(
+    watched: tuple[Registry, TestClient, CountedWatcher],
+) -> None:
+    registry, client, counted = watched
+    end = client.get("/api/v1/feed", params={"after": 10**6}).json()["treeSize"] - 1
+    answers: list[Any] = []
+
+    def poll() -> None:
+        params = {"after": end, "wait": 30, "newOrganisations": "true"}
+        answers.append(client.get("/api/v1/feed", params=params))
+
+    waiting = threading.Thread(target=poll)
+    waiting.start()
+    # The request found nothing and is watching the ledger: only now does the entry arrive.
+    assert counted.reads.acquire(timeout=60)
+    new_org(registry, "00001")
+    waiting.join(timeout=60)
+    assert not waiting.is_alive()
+    body = answers[0].json()
     assert [item["type"] for item in body["items"]] == ["registration"]
     assert body["items"][0]["organisation"] == "CA-BC:BC8800001"
 

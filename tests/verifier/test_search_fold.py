@@ -4,7 +4,12 @@ by every process that indexes or queries, captured on PostgreSQL from the server
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,28 +154,104 @@ def test_rules_with_no_letters_are_refused(engine: Engine) -> None:
 # --- a PostgreSQL server whose unaccent rules differ -----------------------------------------
 
 
+def _pg_bindir() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    return found[-1] if found else None
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: then run it as 'postgres', as .ci/pg-start does."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def _private_installation(bindir: Path, root: Path) -> tuple[Path, Path]:
+    """A copy of the PostgreSQL installation whose share directory this test may write.
+
+    The server finds its share directory relative to its own executable (after resolving
+    symbolic links), so the programs are hard links (or copies) under ``root`` at the same
+    relative place, the libraries a symbolic link, and the share directory a tree of links
+    around a ``tsearch_data`` of our own. Returns the new bin directory and tsearch_data.
+    """
+    version = bindir.parent
+    share = Path("/usr/share/postgresql") / version.name
+    new_bin = root / "usr/lib/postgresql" / version.name / "bin"
+    new_bin.mkdir(parents=True)
+    for program in bindir.iterdir():
+        try:
+            os.link(program.resolve(), new_bin / program.name)
+        except OSError:
+            shutil.copy2(program.resolve(), new_bin / program.name)
+    (new_bin.parent / "lib").symlink_to(version / "lib")
+    new_share = root / "usr/share/postgresql" / version.name
+    new_share.mkdir(parents=True)
+    for item in share.iterdir():
+        if item.name != "tsearch_data":
+            (new_share / item.name).symlink_to(item)
+    tsearch = new_share / "tsearch_data"
+    tsearch.mkdir()
+    for item in (share / "tsearch_data").iterdir():
+        (tsearch / item.name).symlink_to(item)
+    return new_bin, tsearch
+
+
 @pytest.fixture
-def custom_rules(pg_url: str, vectors: Path) -> Iterator[tuple[str, str]]:
-    """A rules file in the server's ``tsearch_data`` (the default rules, with "ø" → "oe" and a
-    Cyrillic transliteration): its name, and the database URL. Skipped where the server's
-    share directory is not writable (CI runs as root, so it is there)."""
-    admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.connect() as c:
-        share = c.execute(text("SELECT setting FROM pg_config WHERE name = 'SHAREDIR'")).scalar()
-    admin.dispose()
-    directory = Path(str(share)) / "tsearch_data"
-    if not os.access(directory, os.W_OK):
-        pytest.skip(f"{directory} is not writable: cannot give the server other unaccent rules")
-    name = f"orgbook_test_{uuid.uuid4().hex[:10]}"
-    lines = (vectors / "postgresql-unaccent" / "unaccent.rules").read_text("utf-8").splitlines()
-    lines = [line for line in lines if line.split("\t")[0] not in ("ø", "Ø")]
-    lines += ["ø\toe", "Ø\tOE", "Ж\tZh", "ж\tzh", "у\tu", "к\tk"]
-    path = directory / f"{name}.rules"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+def custom_rules(vectors: Path) -> Iterator[tuple[str, str]]:
+    """A PostgreSQL server of this test's own (a private copy of the installation, so its
+    ``tsearch_data`` is writable by anyone, root or not) with an unaccent rules file there: the
+    default rules with "ø" → "oe" and a Cyrillic transliteration. Its name, and a database URL."""
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="orgbook-pg-fold-"))
+    root.chmod(0o755)  # the server user must reach its programs and data
+    data = root / "data"
+    port = _free_port()
+    started = False
     try:
-        yield name, pg_url
+        new_bin, tsearch = _private_installation(bindir, root)
+        name = f"orgbook_test_{uuid.uuid4().hex[:10]}"
+        lines = (vectors / "postgresql-unaccent" / "unaccent.rules").read_text("utf-8")
+        kept = [line for line in lines.splitlines() if line.split("\t")[0] not in ("ø", "Ø")]
+        kept += ["ø\toe", "Ø\tOE", "Ж\tZh", "ж\tzh", "у\tu", "к\tk"]
+        (tsearch / f"{name}.rules").write_text("\n".join(kept) + "\n", encoding="utf-8")
+        data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(data, "postgres", "postgres")
+        run = functools.partial(subprocess.run, check=True, capture_output=True, text=True)
+        run(_as_server_user([str(new_bin / "initdb"), "-D", str(data), "-U", "postgres",
+                             "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]))  # fmt: skip
+        options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        run(_as_server_user([str(new_bin / "pg_ctl"), "-D", str(data), "-l",
+                             str(data / "server.log"), "-w", "-o", options, "start"]))  # fmt: skip
+        started = True
+        admin_url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text("CREATE DATABASE fold TEMPLATE template0 ENCODING 'UTF8'"))
+        admin.dispose()
+        url = f"postgresql://postgres@127.0.0.1:{port}/fold"
+        ext = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with ext.begin() as c:
+            c.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+            c.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent"))
+        ext.dispose()
+        yield name, url
     finally:
-        path.unlink()
+        if started:
+            subprocess.run(
+                _as_server_user([str(root / "usr/lib/postgresql" / bindir.parent.name / "bin"
+                                     / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                capture_output=True,
+                check=False,
+            )  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @pytest.mark.postgres
