@@ -1,0 +1,165 @@
+"""Benchmark of ``orgbook ledger audit`` with the projection audit: time, entries/s, peak RSS.
+
+    python bench/audit_bench.py --orgs 78000 [--dir DIR] [--ledger-only] [--build-only]
+
+Builds (once, cached in ``--dir``) a registry through the real ingest path, as
+``export_bench.py`` does: a generated BC feed (:func:`orgbook.issuer.sample.write_feed`, about
+13 ledger entries per organisation: 78,000 organisations are ≈1M entries) issued with
+:func:`orgbook.issuer.bulk.ingest_file`, then a key rotation, revocations, suspensions and an
+unsuspension through the issuer service, so every kind of entry and projection is there. Then
+it runs ``orgbook ledger audit`` in a fresh child process and reports its wall time, CPU time,
+entries per second and peak RSS (``ru_maxrss``): memory is bounded when the peak at 1M entries
+is about the one at a tenth of that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from _registry import ISSUER, PASSPHRASE, bc_registry  # noqa: E402
+
+from orgbook.registry import open_registry  # noqa: E402
+
+
+def _status_changes(registry: Any) -> int:
+    """A key rotation, 1 in 500 current credentials revoked, 1 in 1000 suspended (a tenth of
+    those unsuspended again): what a live registry has beside issuance."""
+    from sqlalchemy import select
+
+    from orgbook.issuer.keys import rotate_key
+    from orgbook.issuer.store import credentials
+
+    with registry.engine.begin() as conn:
+        rotate_key(conn, registry.ledger, ISSUER, passphrase=PASSPHRASE)
+        registry.ledger.sign_checkpoint(conn)
+    with registry.engine.connect() as conn:
+        ids = list(
+            conn.execute(
+                select(credentials.c.id)
+                .where(credentials.c.state == "current")
+                .order_by(credentials.c.ledger_index)
+            ).scalars()
+        )
+    issuance = registry.issuance()
+    changes = 0
+    at = datetime.now(UTC)
+    for n, cid in enumerate(ids):
+        if n % 500 == 0:
+            issuance.change_status(ISSUER, cid, "revoke", reason="issued in error", now=at)
+            changes += 1
+        elif n % 1000 == 1:
+            issuance.change_status(ISSUER, cid, "suspend", reason="under review", now=at)
+            changes += 1
+            if n % 10_000 == 1:
+                issuance.change_status(ISSUER, cid, "unsuspend", reason="review done", now=at)
+                changes += 1
+    return changes
+
+
+def _settings(data_dir: Path) -> Any:
+    from orgbook.config import get_settings
+
+    return get_settings(
+        data_dir=str(data_dir),
+        database_url=f"sqlite:///{data_dir / 'orgbook.sqlite3'}",
+        public_url="https://registry.example",
+    )
+
+
+def build(directory: Path, orgs: int, seed: int) -> Path:
+    """The data directory of a registry with ``orgs`` generated organisations (cached)."""
+    from orgbook.issuer.bulk import ingest_file
+    from orgbook.issuer.sample import write_feed
+
+    data_dir = directory / f"registry-{orgs}-{seed}"
+    done = data_dir / "built"
+    if done.exists():
+        return data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    feed = directory / f"feed-bc-{orgs}-{seed}.jsonl"
+    if not feed.exists():
+        write_feed(feed.with_suffix(".partial"), orgs, seed=seed, jurisdictions=("CA-BC",))
+        feed.with_suffix(".partial").rename(feed)
+    if (data_dir / "orgbook.sqlite3").exists():  # an interrupted build: the feed resumes
+        registry = open_registry(_settings(data_dir), passphrase=PASSPHRASE)
+    else:
+        registry = bc_registry(data_dir)
+    start = time.perf_counter()
+    issuance: Any = registry.issuance()
+    result = ingest_file(issuance, ISSUER, feed, batch_size=5000, progress=False)
+    changes = _status_changes(registry)
+    registry.close()
+    print(
+        f"built {orgs:,} organisations ({result.credentials:,} credentials, {changes:,} status "
+        f"changes) in {time.perf_counter() - start:.0f} s: {data_dir}",
+        flush=True,
+    )
+    done.write_text("ok\n")
+    return data_dir
+
+
+def measure(data_dir: Path, ledger_only: bool) -> dict[str, Any]:
+    """Run ``orgbook ledger audit`` in a child process; wall, CPU, entries/s and peak RSS."""
+    env = dict(os.environ, ORGBOOK_KEY_PASSPHRASE=PASSPHRASE.decode())
+    command = [sys.executable, "-m", "orgbook", "ledger", "audit", "--data-dir", str(data_dir)]
+    if ledger_only:
+        command.append("--ledger-only")
+    out = Path(tempfile.mkstemp(prefix="audit-", suffix=".txt")[1])
+    start = time.perf_counter()
+    with out.open("w") as stdout:
+        child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=stdout)
+        # wait4 gives this child's own resource usage (ru_maxrss in KiB on Linux).
+        _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    text = out.read_text()
+    out.unlink()
+    if code != 0:
+        raise SystemExit(f"audit exited {code}: {text}")
+    entries = int(text.split("ledger sound: ", 1)[1].split(" entries", 1)[0].replace(",", ""))
+    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "audit": "ledger" if ledger_only else "ledger+projections",
+        "entries": entries,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "entries_per_s": round(entries / wall),
+        "entries_per_cpu_s": round(entries / cpu),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "report": text.strip().splitlines(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orgs", type=int, nargs="+", default=[7_800, 78_000])
+    parser.add_argument("--dir", default=None, help="where registries are built and cached")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--ledger-only", action="store_true", help="time the ledger audit alone")
+    args = parser.parse_args(argv)
+    directory = Path(args.dir or tempfile.mkdtemp(prefix="orgbook-audit-bench-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for orgs in sorted(args.orgs):
+        data_dir = build(directory, orgs, args.seed)
+        if args.build_only:
+            continue
+        print(json.dumps({"orgs": orgs, **measure(data_dir, args.ledger_only)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
