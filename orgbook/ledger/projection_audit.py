@@ -94,6 +94,7 @@ class Explanation:
     stored: Any
     derived: Any
     note: str = ""
+    part: str = ""  # which part of the field differs, e.g. "[13]" for a bit of a bitstring
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,9 +389,9 @@ def _explain_status_list(scratch: Connection, key: Key, field: str, s: Any, d: A
             credentials.c.issuer_id == key["issuer_id"], credentials.c.status_index == index
         )
     ).scalar()
-    shown_s, shown_d = f"bit {position} = {_bit(s, position)}", f"{_bit(d, position)}"
+    shown_s, shown_d, part = _bit(s, position), _bit(d, position), f"[{position}]"
     if credential_id is None:
-        return Explanation(None, shown_s, shown_d, f"status index {index}: no credential has it")
+        return Explanation(None, shown_s, shown_d, f"status index {index}: no credential", part)
     kinds = _PURPOSE_EVENTS.get(str(key["purpose"]), ())
     entry = _last_event(scratch, credential_id, kinds) if kinds else None
     return Explanation(
@@ -398,6 +399,7 @@ def _explain_status_list(scratch: Connection, key: Key, field: str, s: Any, d: A
         shown_s,
         shown_d,
         f"status index {index}, credential {credential_id}",
+        part,
     )
 
 
@@ -606,7 +608,7 @@ def _difference(
     return Difference(
         table=comparison.label,
         key=tuple(key.items()),
-        field=found.field,
+        field=found.field + explanation.part,
         stored=explanation.stored,
         derived=explanation.derived,
         ledger_index=explanation.ledger_index,
