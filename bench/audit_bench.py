@@ -1,6 +1,6 @@
 """Benchmark of ``orgbook ledger audit`` with the projection audit: time, entries/s, peak RSS.
 
-    python bench/audit_bench.py --orgs 78000 [--dir DIR] [--ledger-only] [--build-only]
+    python bench/audit_bench.py --orgs 78000 [--dir DIR] [--ledger-only | --phases] [--build-only]
 
 Builds (once, cached in ``--dir``) a registry through the real ingest path, as
 ``export_bench.py`` does: a generated BC feed (:func:`orgbook.issuer.sample.write_feed`, about
@@ -8,8 +8,9 @@ Builds (once, cached in ``--dir``) a registry through the real ingest path, as
 :func:`orgbook.issuer.bulk.ingest_file`, then a key rotation, revocations, suspensions and an
 unsuspension through the issuer service, so every kind of entry and projection is there. Then
 it runs ``orgbook ledger audit`` in a fresh child process and reports its wall time, CPU time,
-entries per second and peak RSS (``ru_maxrss``): memory is bounded when the peak at 1M entries
-is about the one at a tenth of that.
+entries per second and peak RSS (``ru_maxrss``). ``--phases`` instead times, in this process,
+the ledger audit, the derivation into the scratch database and the comparison, each on its own
+(wall and CPU: the machine is shared, CPU time is the steadier figure).
 """
 
 from __future__ import annotations
@@ -143,6 +144,46 @@ def measure(data_dir: Path, ledger_only: bool) -> dict[str, Any]:
     }
 
 
+def phases(data_dir: Path) -> dict[str, Any]:
+    """The three phases in this process, each timed (wall and CPU) on its own."""
+    from orgbook.db import make_engine, reading
+    from orgbook.ledger.audit import audit
+    from orgbook.ledger.derive import derive, scratch_engine
+    from orgbook.ledger.keys import load_ledger_verifier
+    from orgbook.ledger.projection_audit import compare
+    from orgbook.ledger.store import Ledger, stored_origin
+
+    engine = make_engine(f"sqlite:///{data_dir / 'orgbook.sqlite3'}")
+    verifier = load_ledger_verifier(data_dir)
+    verifiers = [verifier] if verifier else []
+    out: dict[str, Any] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        t0, c0 = time.perf_counter(), time.process_time()
+        value = fn()
+        out[name] = {
+            "wall_s": round(time.perf_counter() - t0, 1),
+            "cpu_s": round(time.process_time() - c0, 1),
+        }
+        return value
+
+    with reading(engine) as conn:
+        ledger = Ledger(origin=stored_origin(conn) or "", verifiers=verifiers)
+        report = timed("ledger", lambda: audit(conn, ledger, verifiers))
+        assert report.ok, report.reason
+        out["entries"] = report.size
+        with scratch_engine() as scratch_db, scratch_db.connect() as scratch:
+            timed("derive", lambda: derive(conn, ledger, scratch))
+            result = timed("compare", lambda: compare(conn, scratch))
+            assert result.ok, result.summary()
+            out["rows"] = result.rows
+            out["tables"] = dict(result.tables)
+    engine.dispose()
+    for name in ("ledger", "derive", "compare"):
+        out[name]["per_cpu_s"] = round(out["entries"] / max(out[name]["cpu_s"], 1e-9))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orgs", type=int, nargs="+", default=[7_800, 78_000])
@@ -150,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--ledger-only", action="store_true", help="time the ledger audit alone")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="time the ledger audit, the derivation and the comparison apart, in this process",
+    )
     args = parser.parse_args(argv)
     directory = Path(args.dir or tempfile.mkdtemp(prefix="orgbook-audit-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -157,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = build(directory, orgs, args.seed)
         if args.build_only:
             continue
-        print(json.dumps({"orgs": orgs, **measure(data_dir, args.ledger_only)}), flush=True)
+        result = phases(data_dir) if args.phases else measure(data_dir, args.ledger_only)
+        print(json.dumps({"orgs": orgs, **result}), flush=True)
     return 0
 
 

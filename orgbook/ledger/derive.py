@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, event, func, select, update
 
 from orgbook.db import create_all, make_engine
 from orgbook.errors import BadInput, LedgerIntegrityError
@@ -64,10 +65,21 @@ class _ReadingFrom(Ledger):
 def scratch_engine(directory: str | Path | None = None) -> Iterator[Engine]:
     """A new SQLite database with every orgbook table, in a temporary directory (removed after).
 
-    Durability is switched off: it is thrown away, and a crash only means running again.
+    Durability is off (journal in memory, no syncs): it is thrown away, and a crash only means
+    running the audit again.
     """
     with TemporaryDirectory(prefix="orgbook-audit-", dir=directory) as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'derived.sqlite3'}")
+
+        @event.listens_for(engine, "connect")
+        def _scratch(dbapi_conn: Any, _record: Any) -> None:
+            # After orgbook.db's set-up (WAL): the journal in memory (the file only grows, so it
+            # holds little), no syncs.
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=MEMORY")
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.close()
+
         try:
             create_all(engine)
             yield engine

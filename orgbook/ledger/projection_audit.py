@@ -661,12 +661,14 @@ def audit_projections(
         if progress is not None:
             progress("replay", done, total)
 
-    with scratch_engine(scratch_dir) as engine, engine.begin() as scratch:
+    with scratch_engine(scratch_dir) as engine, engine.connect() as scratch:
         try:
             derive(conn, ledger, scratch, progress=replayed)
         except DerivationError as exc:
             return ProjectionReport(ok=False, tables=(), reason=exc.detail)
-        return compare(conn, scratch, progress=progress)
+        report = compare(conn, scratch, progress=progress)
+        scratch.rollback()  # thrown away: no point committing it
+        return report
 
 
 def _show(value: Any) -> str:
