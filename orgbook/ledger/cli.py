@@ -79,6 +79,8 @@ def _origin(args: argparse.Namespace, conn: Connection, verifiers: list[NoteVeri
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
+    if args.scratch_dir is not None and not Path(args.scratch_dir).is_dir():
+        raise ConfigurationError(f"--scratch-dir {args.scratch_dir} is not a directory")
     engine = _engine(args)
     verifiers = _verifiers(args)
     bars: dict[str, Progress] = {}

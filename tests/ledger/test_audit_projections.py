@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, insert, select, text, update
 from orgbook import cli
 from orgbook.issuer import statuslists
 from orgbook.issuer.keys import rotate_key
+from orgbook.issuer.projections import mark_pending
 from orgbook.issuer.store import (
     credential_events,
     credentials,
@@ -31,6 +32,7 @@ from orgbook.issuer.store import (
     organisation_names,
     organisations,
     relationships,
+    search_pending,
     status_lists,
 )
 from orgbook.ledger.projection_audit import audit_projections
@@ -160,6 +162,39 @@ def test_the_ledger_only_audit_skips_the_projections(
     code, out = built.audit(capsys, "--ledger-only")
     assert code == 0
     assert "projections" not in out
+
+
+def test_deferred_search_documents_are_not_compared_but_counted(
+    built: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A bulk feed indexes the organisations it touched when it ends (search_pending): until
+    # then their search documents lag the ledger, by design.
+    org_id = built.one(select(search_org.c.org_id).order_by(search_org.c.org_id)).org_id
+
+    def defer(conn: Connection) -> None:
+        mark_pending(conn, [org_id])
+        conn.execute(update(search_org).where(search_org.c.org_id == org_id).values(name="Old"))
+
+    built.tamper(defer)
+    code, out = built.audit(capsys)
+    assert code == 0, out
+    assert "1 organisation(s) with deferred search documents not compared" in out
+    built.tamper(lambda c: c.execute(delete(search_pending)))
+    code, out = built.audit(capsys)
+    assert code == 1
+    assert f"search_org[org_id='{org_id}'].name is \"Old\"" in out
+
+
+def test_the_scratch_database_goes_where_asked_and_is_removed(
+    built: Built, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scratch = tmp_path / "scratch"
+    code, out = built.audit(capsys, "--scratch-dir", str(scratch))
+    assert code == 2  # not a directory: unusable configuration
+    scratch.mkdir()
+    code, out = built.audit(capsys, "--scratch-dir", str(scratch))
+    assert code == 0, out
+    assert list(scratch.iterdir()) == []
 
 
 # --- credentials ------------------------------------------------------------------------------
