@@ -1,6 +1,7 @@
 """Benchmark of ``orgbook ledger audit`` with the projection audit: time, entries/s, peak RSS.
 
     python bench/audit_bench.py --orgs 78000 [--dir DIR] [--ledger-only | --phases] [--build-only]
+    python bench/audit_bench.py --orgs 7800 --pg postgresql://postgres@127.0.0.1:55432/postgres
 
 Builds (once, cached in ``--dir``) a registry through the real ingest path, as
 ``export_bench.py`` does: a generated BC feed (:func:`orgbook.issuer.sample.write_feed`, about
@@ -10,7 +11,8 @@ unsuspension through the issuer service, so every kind of entry and projection i
 it runs ``orgbook ledger audit`` in a fresh child process and reports its wall time, CPU time,
 entries per second and peak RSS (``ru_maxrss``). ``--phases`` instead times, in this process,
 the ledger audit, the derivation into the scratch database and the comparison, each on its own
-(wall and CPU: the machine is shared, CPU time is the steadier figure).
+(wall and CPU: the machine is shared, CPU time is the steadier figure). With ``--pg`` the
+registry is built in a new PostgreSQL database (not cached; dropped afterwards).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _registry import ISSUER, PASSPHRASE, bc_registry  # noqa: E402
+from _registry import ISSUER, PASSPHRASE, bc_registry, scratch_database  # noqa: E402
 
 from orgbook.registry import open_registry  # noqa: E402
 
@@ -80,12 +83,15 @@ def _settings(data_dir: Path) -> Any:
     )
 
 
-def build(directory: Path, orgs: int, seed: int) -> Path:
-    """The data directory of a registry with ``orgs`` generated organisations (cached)."""
+def build(directory: Path, orgs: int, seed: int, url: str | None = None) -> Path:
+    """The data directory of a registry with ``orgs`` generated organisations (cached, on
+    SQLite; in the database ``url`` when given, built anew)."""
     from orgbook.issuer.bulk import ingest_file
     from orgbook.issuer.sample import write_feed
 
     data_dir = directory / f"registry-{orgs}-{seed}"
+    if url is not None:
+        data_dir = Path(tempfile.mkdtemp(prefix=f"registry-pg-{orgs}-{seed}-", dir=directory))
     done = data_dir / "built"
     if done.exists():
         return data_dir
@@ -94,10 +100,10 @@ def build(directory: Path, orgs: int, seed: int) -> Path:
     if not feed.exists():
         write_feed(feed.with_suffix(".partial"), orgs, seed=seed, jurisdictions=("CA-BC",))
         feed.with_suffix(".partial").rename(feed)
-    if (data_dir / "orgbook.sqlite3").exists():  # an interrupted build: the feed resumes
+    if url is None and (data_dir / "orgbook.sqlite3").exists():  # interrupted: resume the feed
         registry = open_registry(_settings(data_dir), passphrase=PASSPHRASE)
     else:
-        registry = bc_registry(data_dir)
+        registry = bc_registry(data_dir, url)
     start = time.perf_counter()
     issuance: Any = registry.issuance()
     result = ingest_file(issuance, ISSUER, feed, batch_size=5000, progress=False)
@@ -112,12 +118,14 @@ def build(directory: Path, orgs: int, seed: int) -> Path:
     return data_dir
 
 
-def measure(data_dir: Path, ledger_only: bool) -> dict[str, Any]:
+def measure(data_dir: Path, ledger_only: bool, url: str | None = None) -> dict[str, Any]:
     """Run ``orgbook ledger audit`` in a child process; wall, CPU, entries/s and peak RSS."""
     env = dict(os.environ, ORGBOOK_KEY_PASSPHRASE=PASSPHRASE.decode())
     command = [sys.executable, "-m", "orgbook", "ledger", "audit", "--data-dir", str(data_dir)]
     if ledger_only:
         command.append("--ledger-only")
+    if url is not None:
+        command += ["--db", url]
     out = Path(tempfile.mkstemp(prefix="audit-", suffix=".txt")[1])
     start = time.perf_counter()
     with out.open("w") as stdout:
@@ -144,16 +152,17 @@ def measure(data_dir: Path, ledger_only: bool) -> dict[str, Any]:
     }
 
 
-def phases(data_dir: Path) -> dict[str, Any]:
+def phases(data_dir: Path, url: str | None = None) -> dict[str, Any]:
     """The three phases in this process, each timed (wall and CPU) on its own."""
-    from orgbook.db import make_engine, reading
+    from orgbook.db import make_engine
     from orgbook.ledger.audit import audit
+    from orgbook.ledger.cli import _snapshot
     from orgbook.ledger.derive import derive, scratch_engine
     from orgbook.ledger.keys import load_ledger_verifier
     from orgbook.ledger.projection_audit import compare
     from orgbook.ledger.store import Ledger, stored_origin
 
-    engine = make_engine(f"sqlite:///{data_dir / 'orgbook.sqlite3'}")
+    engine = make_engine(url or f"sqlite:///{data_dir / 'orgbook.sqlite3'}")
     verifier = load_ledger_verifier(data_dir)
     verifiers = [verifier] if verifier else []
     out: dict[str, Any] = {}
@@ -167,7 +176,7 @@ def phases(data_dir: Path) -> dict[str, Any]:
         }
         return value
 
-    with reading(engine) as conn:
+    with _snapshot(engine) as conn:
         ledger = Ledger(origin=stored_origin(conn) or "", verifiers=verifiers)
         report = timed("ledger", lambda: audit(conn, ledger, verifiers))
         assert report.ok, report.reason
@@ -190,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=None, help="where registries are built and cached")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--pg", metavar="URL", help="on PostgreSQL instead (an admin URL)")
     parser.add_argument("--ledger-only", action="store_true", help="time the ledger audit alone")
     parser.add_argument(
         "--phases",
@@ -200,11 +210,19 @@ def main(argv: list[str] | None = None) -> int:
     directory = Path(args.dir or tempfile.mkdtemp(prefix="orgbook-audit-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
     for orgs in sorted(args.orgs):
-        data_dir = build(directory, orgs, args.seed)
-        if args.build_only:
-            continue
-        result = phases(data_dir) if args.phases else measure(data_dir, args.ledger_only)
-        print(json.dumps({"orgs": orgs, **result}), flush=True)
+        with ExitStack() as stack:
+            url = None
+            if args.pg:
+                url = stack.enter_context(scratch_database(args.pg, "orgbook_audit_bench"))
+            data_dir = build(directory, orgs, args.seed, url)
+            if args.build_only:
+                continue
+            if args.phases:
+                result = phases(data_dir, url)
+            else:
+                result = measure(data_dir, args.ledger_only, url)
+            backend = "postgresql" if url else "sqlite"
+            print(json.dumps({"orgs": orgs, "backend": backend, **result}), flush=True)
     return 0
 
 
