@@ -183,6 +183,10 @@ def phases(data_dir: Path, url: str | None = None) -> dict[str, Any]:
         out["entries"] = report.size
         with scratch_engine() as scratch_db, scratch_db.connect() as scratch:
             timed("derive", lambda: derive(conn, ledger, scratch))
+            scratch_file = Path(str(scratch_db.url.database))
+            out["scratch_mib"] = round(
+                sum(p.stat().st_size for p in scratch_file.parent.iterdir()) / 2**20
+            )
             result = timed("compare", lambda: compare(conn, scratch))
             assert result.ok, result.summary()
             out["rows"] = result.rows
