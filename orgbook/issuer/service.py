@@ -716,6 +716,12 @@ class Issuance:
                     reason=reason.strip(),
                 )
             )
+            if action == "revoke" and self.index_search:
+                # The search document lists the types of current credentials (a filter): a
+                # revoked one leaves it, as replaying the ledger would have it.
+                from orgbook.issuer import projections
+
+                projections.reindex(conn, [row.organisation_id])
             self._refresh_status_lists(conn, issuer_id, at)
             self.ledger.sign_checkpoint(conn, now=at)
             return entry.index

@@ -5,7 +5,8 @@ memory), and for each one
 
 1. re-derives the leaf hash from the stored bytes and compares it with the stored ``leaf_hash``;
 2. parses the bytes strictly: exactly the RFC 8785 form of ``{index, timestamp, kind, payload,
-   prev}``, with ``index`` equal to its position;
+   prev}``, with ``index`` equal to its position, and the stored ``kind`` and ``timestamp``
+   columns (what queries select entries by) equal to the hashed entry's;
 3. checks the hash chain: ``prev`` is the previous leaf hash (64 zeros for entry 0);
 4. recomputes every complete subtree hash the entry completes (a frontier of O(log n) hashes)
    and compares it with the stored node, level 0 included;
@@ -144,7 +145,13 @@ class _Auditor:
         pos, prev = 0, GENESIS_PREV
         while pos < size:
             rows = conn.execute(
-                select(ledger_entries.c.idx, ledger_entries.c.leaf_hash, ledger_entries.c.data)
+                select(
+                    ledger_entries.c.idx,
+                    ledger_entries.c.leaf_hash,
+                    ledger_entries.c.data,
+                    ledger_entries.c.kind,
+                    ledger_entries.c.timestamp,
+                )
                 .where(ledger_entries.c.idx >= pos, ledger_entries.c.idx < size)
                 .order_by(ledger_entries.c.idx)
                 .limit(self.batch)
@@ -163,7 +170,9 @@ class _Auditor:
             for row in rows:
                 if int(row[0]) != pos:
                     raise _Fault(pos, f"entry {pos} is missing")
-                prev = self.check_entry(pos, bytes(row[1]), bytes(row[2]), prev, nodes)
+                prev = self.check_entry(
+                    pos, bytes(row[1]), bytes(row[2]), prev, nodes, (row[3], row[4])
+                )
                 pos += 1
                 while next_cp == pos:
                     self.check_checkpoint(pos)
@@ -181,6 +190,7 @@ class _Auditor:
         data: bytes,
         prev: str,
         nodes: dict[tuple[int, int], bytes],
+        columns: tuple[object, object],
     ) -> str:
         # 1. The leaf hash, from the bytes.
         h = leaf_hash(data)
@@ -193,6 +203,14 @@ class _Auditor:
             raise _Fault(pos, f"not a well-formed canonical ledger entry: {exc.detail}") from exc
         if entry.index != pos:
             raise _Fault(pos, f"the entry at position {pos} says it is entry {entry.index}")
+        for name, stored, hashed in zip(
+            ("kind", "timestamp"), columns, (entry.kind, entry.timestamp), strict=True
+        ):
+            if stored != hashed:
+                raise _Fault(
+                    pos,
+                    f"the stored {name} column is {stored!r} but the entry's bytes say {hashed!r}",
+                )
         # 3. The hash chain.
         if entry.prev != prev:
             raise _Fault(pos, "prev is not the previous entry's leaf hash: the chain is broken")

@@ -6,8 +6,9 @@ ledger's sealed signing key ``<data-dir>/ledger.key`` and its public verifier ke
 The origin is the one recorded in the database by the first checkpoint, else the vkey's name,
 else ``--origin``/the default.
 
-Exit codes (``orgbook.cli``): 0 success, 1 a failed audit, 2 unusable input or configuration.
-This module parses arguments and prints; the work is in ``store`` and ``audit``.
+Exit codes (``orgbook.cli``): 0 success, 1 a failed audit (the ledger, or a projection that is
+not what the ledger derives), 2 unusable input or configuration. This module parses arguments
+and prints; the work is in ``store``, ``audit`` and ``projection_audit``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import argparse
 import importlib
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +30,9 @@ from orgbook.keystore import passphrase_from_env
 from orgbook.ledger.audit import audit
 from orgbook.ledger.keys import DEFAULT_ORIGIN, load_ledger_verifier, load_or_create_ledger_key
 from orgbook.ledger.note import NoteVerifier
+from orgbook.ledger.projection_audit import audit_projections
 from orgbook.ledger.store import Ledger, stored_origin
+from orgbook.progress import Progress
 
 __all__ = ["register"]
 
@@ -77,26 +79,44 @@ def _origin(args: argparse.Namespace, conn: Connection, verifiers: list[NoteVeri
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
+    if args.scratch_dir is not None and not Path(args.scratch_dir).is_dir():
+        raise ConfigurationError(f"--scratch-dir {args.scratch_dir} is not a directory")
     engine = _engine(args)
     verifiers = _verifiers(args)
-    started = time.monotonic()
-    last = [started]
+    bars: dict[str, Progress] = {}
 
-    def progress(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 2.0:
-            last[0] = now
-            rate = done / max(now - started, 1e-9)
-            print(f"audit: {done}/{total} entries ({rate:,.0f}/s)", file=sys.stderr, flush=True)
+    def show(label: str, unit: str, done: int, total: int) -> None:
+        bar = bars.get(label)
+        if bar is None:
+            bar = bars[label] = Progress(label, total=total, unit=unit)
+        bar.update(count=done, done=done, force=done >= total)
+
+    def phase(name: str, done: int, total: int) -> None:
+        if name == "replay":
+            show("projections: derive", "entries", done, total)
+        else:
+            show("projections: compare", "tables", done, total)
 
     try:
         with _snapshot(engine) as conn:
             ledger = Ledger(origin=_origin(args, conn, verifiers), verifiers=verifiers)
-            report = audit(conn, ledger, verifiers, progress=progress)
+            report = audit(
+                conn,
+                ledger,
+                verifiers,
+                progress=lambda done, total: show("ledger audit", "entries", done, total),
+            )
+            projections = None
+            if report.ok and not args.ledger_only:
+                projections = audit_projections(
+                    conn, ledger, scratch_dir=args.scratch_dir, progress=phase
+                )
     finally:
         engine.dispose()
     print(report.summary())
-    if not report.ok:
+    if projections is not None:
+        print(projections.summary())
+    if not report.ok or (projections is not None and not projections.ok):
         return 1
     if not report.checked_checkpoint and report.checkpoints:
         print("warning: no ledger.vkey found, checkpoint signatures unchecked", file=sys.stderr)
@@ -215,7 +235,20 @@ def register(subparsers: Any) -> None:
     commands = ledger.add_subparsers(dest="ledger_command", metavar="COMMAND")
     commands.required = True
     p = commands.add_parser(
-        "audit", parents=[common], help="re-derive every entry, hash and checkpoint"
+        "audit",
+        parents=[common],
+        help="re-derive every entry, hash and checkpoint, then every projection served",
+    )
+    p.add_argument(
+        "--ledger-only",
+        action="store_true",
+        help="audit the ledger tables only, not the projections derived from them",
+    )
+    p.add_argument(
+        "--scratch-dir",
+        metavar="DIR",
+        help="where the projections are re-derived (a temporary SQLite database; default: the "
+        "system's temporary directory)",
     )
     p.set_defaults(func=_configured(_cmd_audit))
     p = commands.add_parser(
