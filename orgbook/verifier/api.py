@@ -211,6 +211,7 @@ class _Context:
     consistency: list[bytes] | None
     documents: Mapping[str, Mapping[str, Any]]
     trusted: Mapping[str, frozenset[str]]  # issuer DID -> VC types
+    key_entries: tuple[Any, ...] = ()  # the issuer's key history, proven under ``latest``
 
 
 def _gather(
@@ -236,15 +237,20 @@ def _gather(
     consistency: list[bytes] | None = None
     documents: dict[str, Mapping[str, Any]] = {}
     trusted: dict[str, frozenset[str]] = {}
+    key_entries: tuple[Any, ...] = ()
     with reader.reading(engine) if reader is not None else reading(engine) as conn:
         if registry is not None:
             latest = registry.ledger.latest_checkpoint(conn)
             cid = credential.get("id")
-            if bundle is None and latest is not None and isinstance(cid, str) and len(cid) <= 200:
+            if latest is not None and isinstance(cid, str) and len(cid) <= 200:
                 found = remembered.bundle(conn, registry, cid, latest)
                 if found is not None:
-                    # The presented credential is what is checked.
-                    bundle = {**found, "credential": dict(credential)}
+                    # Keys are resolved from the ledger's key history as it stands now, so a
+                    # status list signed after a rotation verifies against a bundle made before.
+                    key_entries = tuple(found.get("issuerKeys", ()))
+                    if bundle is None:
+                        # The presented credential is what is checked.
+                        bundle = {**found, "credential": dict(credential)}
             if bundle is not None and latest is not None:
                 consistency = _consistency_proof(conn, registry, bundle, latest, remembered)
         # Issuer documents and trust serve plain credentials this registry did not issue.
@@ -254,7 +260,7 @@ def _gather(
                 CredentialType.from_slug(slug).vc_type for slug in issuer.credential_types
             )
         status = _status_lists(conn, engine, registry, settings, credential)
-    return _Context(bundle, status, latest, consistency, documents, trusted)
+    return _Context(bundle, status, latest, consistency, documents, trusted, key_entries)
 
 
 def _consistency_proof(
@@ -356,6 +362,7 @@ def verify_value(value: Any, ctx: _Context, *, ledger_keys: Any, now: datetime) 
             status_lists=fetch,
             newer_checkpoint=ctx.latest,
             consistency_proof=ctx.consistency,
+            key_entries=ctx.key_entries,
         )
         return _report_out(report, "bundle", credential.get("id"))
     if not _looks_like_credential(value):
@@ -372,6 +379,7 @@ def verify_value(value: Any, ctx: _Context, *, ledger_keys: Any, now: datetime) 
             status_lists=fetch,
             newer_checkpoint=ctx.latest,
             consistency_proof=ctx.consistency,
+            key_entries=ctx.key_entries,
         )
         return _report_out(report, "credential", value.get("id"))
     trusted = ctx.trusted

@@ -41,7 +41,6 @@ from orgbook.did import (
     DID_CONTEXT,
     MULTIKEY_CONTEXT,
     VERIFICATION_RELATIONSHIPS,
-    DidResolver,
 )
 from orgbook.errors import BadInput, NotFound, OrgBookError, VerificationError
 from orgbook.ledger.merkle import verify_consistency, verify_inclusion
@@ -71,6 +70,7 @@ __all__ = [
     "check_ledger_inclusion",
     "check_witnesses",
     "consistency_failure",
+    "key_failure",
     "open_ledger_checkpoint",
     "verify_bundle",
 ]
@@ -397,14 +397,16 @@ def check_issuer_trusted(
 
 @dataclass(frozen=True, slots=True)
 class _KeyEvents:
-    added: Mapping[str, tuple[int, str, str]]  # key id -> (index, did, publicKeyMultibase)
-    retired: Mapping[str, int]  # key id -> index
+    """The key history the ledger proves: what was added and retired, at which index and time."""
+
+    added: Mapping[str, tuple[int, str, str, str]]  # key id -> (index, did, multikey, timestamp)
+    retired: Mapping[str, tuple[int, str]]  # key id -> (index, timestamp)
     unproven: Mapping[str, str]  # key id (or "") -> why its entry is not proven
 
 
 def _key_events(parts: Sequence[Part], trust: LedgerTrust) -> _KeyEvents:
-    added: dict[str, tuple[int, str, str]] = {}
-    retired: dict[str, int] = {}
+    added: dict[str, tuple[int, str, str, str]] = {}
+    retired: dict[str, tuple[int, str]] = {}
     unproven: dict[str, str] = {}
     for part in parts:
         key_id = ""
@@ -420,10 +422,70 @@ def _key_events(parts: Sequence[Part], trust: LedgerTrust) -> _KeyEvents:
         if entry.kind == "issuer.key.added":
             did, multikey = payload.get("did"), payload.get("publicKeyMultibase")
             if key_id and isinstance(did, str) and isinstance(multikey, str):
-                added.setdefault(key_id, (entry.index, did, multikey))
+                found = added.get(key_id)
+                if found is None or entry.index < found[0]:
+                    added[key_id] = (entry.index, did, multikey, entry.timestamp)
         elif entry.kind == "issuer.key.retired" and key_id:
-            retired[key_id] = min(entry.index, retired.get(key_id, entry.index))
+            found_retired = retired.get(key_id)
+            if found_retired is None or entry.index < found_retired[0]:
+                retired[key_id] = (entry.index, entry.timestamp)
     return _KeyEvents(added, retired, unproven)
+
+
+def key_failure(
+    events: _KeyEvents,
+    vm: str,
+    did: str | None,
+    *,
+    index: int | None = None,
+    at: datetime | None = None,
+    what: str = "the credential's entry",
+) -> str | None:
+    """Why key ``vm`` was not a key of ``did`` when something was signed, or None if it was.
+
+    The one answer every verification path gives, from the ledger's key history: the key was
+    added (``issuer.key.added``) for ``did`` before ``index`` (ledger order) and not retired
+    (``issuer.key.retired``) before it; without an index, the same as of the time ``at``
+    (the entries' timestamps), for what the ledger does not order, such as a status list signed
+    before status lists were logged.
+    """
+    found = events.added.get(vm)
+    if found is None:
+        why = events.unproven.get(vm) or events.unproven.get("")
+        if why is not None:
+            return f"the ledger entry adding key {vm} is not proven: {why}"
+        return f"key {vm} was never added on the ledger for {did}"
+    added_at, key_did, _, added_stamp = found
+    if key_did != did:
+        return f"key {vm} was added for {key_did}, not the issuer {did}"
+    retired = events.retired.get(vm)
+    if index is not None:
+        if added_at >= index:
+            return f"key {vm} was added at ledger index {added_at}, after {what} {index}"
+        if retired is not None and retired[0] < index:
+            return f"key {vm} was retired at ledger index {retired[0]}, before {what} {index}"
+    elif at is not None:
+        added_time = _entry_time(added_stamp)
+        if added_time is not None and at < added_time:
+            return f"key {vm} was added at {added_stamp}, after {what} ({_stamp(at)})"
+        retired_time = _entry_time(retired[1]) if retired is not None else None
+        # Same instant: not "after" (timestamps are coarser than the ledger's order).
+        if retired is not None and (retired_time is None or at > retired_time):
+            return f"key {vm} was retired at {retired[1]}, before {what} ({_stamp(at)})"
+    if vm in events.unproven and retired is None:
+        return f"a ledger entry about key {vm} is not proven: {events.unproven[vm]}"
+    return None
+
+
+def _entry_time(stamp: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _stamp(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
 
 
 def check_key_valid_at_issuance(
@@ -443,36 +505,12 @@ def _check_keys(credential: Any, events: _KeyEvents, entry_index: int | None) ->
     did = _issuer_did(credential)
     notes: list[str] = []
     for vm in methods:
-        found = events.added.get(vm)
-        if found is None:
-            why = events.unproven.get(vm) or events.unproven.get("")
-            if why is not None:
-                return Check(name, "fail", f"the ledger entry adding key {vm} is not proven: {why}")
-            return Check(name, "fail", f"key {vm} was never added on the ledger for {did}")
-        added_at, key_did, _ = found
-        if key_did != did:
-            return Check(name, "fail", f"key {vm} was added for {key_did}, not the issuer {did}")
-        if added_at >= entry_index:
-            return Check(
-                name,
-                "fail",
-                f"key {vm} was added at ledger index {added_at}, after the credential's entry "
-                f"{entry_index}",
-            )
-        retired_at = events.retired.get(vm)
-        if retired_at is not None and retired_at < entry_index:
-            return Check(
-                name,
-                "fail",
-                f"key {vm} was retired at ledger index {retired_at}, before the credential's "
-                f"entry {entry_index}",
-            )
-        if vm in events.unproven and retired_at is None:
-            return Check(
-                name, "fail", f"a ledger entry about key {vm} is not proven: {events.unproven[vm]}"
-            )
-        later = f", retired later at {retired_at}" if retired_at is not None else ""
-        notes.append(f"key {vm} added at ledger index {added_at}{later}")
+        failure = key_failure(events, vm, did, index=entry_index)
+        if failure is not None:
+            return Check(name, "fail", failure)
+        retired = events.retired.get(vm)
+        later = f", retired later at {retired[0]}" if retired is not None else ""
+        notes.append(f"key {vm} added at ledger index {events.added[vm][0]}{later}")
     return Check(
         name, "pass", f"valid at the credential's entry {entry_index}: " + "; ".join(notes)
     )
@@ -522,46 +560,28 @@ def check_witnesses(
 
 
 class _LedgerResolver:
-    """The issuer's DID document as the ledger tells it, merged with a fallback resolver's."""
+    """The issuer's DID document as the ledger's key history tells it; nothing else.
 
-    __slots__ = ("_documents", "_fallback")
+    Every key the ledger proves was added for a DID is listed; *when* it was valid is
+    :func:`key_failure`'s question, asked for the credential (at its entry) and for each
+    status list (when it was signed). No DID document served by anyone stands in for the
+    ledger: that is what made ``--online`` and the API disagree once a key had rotated.
+    """
 
-    def __init__(
-        self, documents: Mapping[str, dict[str, Any]], fallback: DidResolver | None
-    ) -> None:
+    __slots__ = ("_documents",)
+
+    def __init__(self, documents: Mapping[str, dict[str, Any]]) -> None:
         self._documents = documents
-        self._fallback = fallback
 
     def resolve(self, did: str) -> dict[str, Any]:
         ours = self._documents.get(did) if isinstance(did, str) else None
-        theirs: dict[str, Any] | None = None
-        if self._fallback is not None:
-            try:
-                theirs = self._fallback.resolve(did)
-            except OrgBookError:  # the fallback cannot tell: the ledger's answer stands
-                theirs = None
-        if ours is None and theirs is None:
+        if ours is None:
             if isinstance(did, str) and did.startswith("did:key:"):
                 from orgbook.did import resolve_did_key
 
                 return resolve_did_key(did)
             raise NotFound(f"no ledger-proven keys for {did!r}")
-        if theirs is None or not isinstance(theirs, dict):
-            return copy.deepcopy(ours) if ours is not None else {}
-        if ours is None:
-            return theirs
-        merged = copy.deepcopy(ours)
-        known = {m["id"] for m in merged["verificationMethod"]}
-        extra = theirs.get("verificationMethod")
-        for method in extra if isinstance(extra, list) else []:
-            if isinstance(method, Mapping) and method.get("id") not in known:
-                merged["verificationMethod"].append(dict(method))
-        for relationship in VERIFICATION_RELATIONSHIPS:
-            listed = theirs.get(relationship)
-            for ref in listed if isinstance(listed, list) else []:
-                if isinstance(ref, str) and ref not in merged[relationship]:
-                    merged[relationship].append(ref)
-        return merged
+        return copy.deepcopy(ours)
 
 
 def _ledger_documents(events: _KeyEvents) -> dict[str, dict[str, Any]]:
@@ -571,7 +591,7 @@ def _ledger_documents(events: _KeyEvents) -> dict[str, dict[str, Any]]:
     question, answered in ledger order.
     """
     documents: dict[str, dict[str, Any]] = {}
-    for key_id, (_, did, multikey) in events.added.items():
+    for key_id, (_, did, multikey, _) in events.added.items():
         if not key_id.startswith(did + "#"):
             continue
         doc = documents.setdefault(
@@ -623,6 +643,48 @@ def _guard(name: str, run: Callable[[], Check]) -> Check:
         return Check(name, "fail", f"check could not complete ({type(exc).__name__})")
 
 
+def _recording(
+    fetch: Callable[[str], Mapping[str, Any]] | None, seen: dict[str, Mapping[str, Any]]
+) -> Callable[[str], Mapping[str, Any]] | None:
+    """``fetch``, keeping each status list it returns in ``seen`` (URL -> list)."""
+    if fetch is None:
+        return None
+
+    def fetch_and_keep(url: str) -> Mapping[str, Any]:
+        listing = fetch(url)
+        if isinstance(listing, Mapping):
+            seen[url] = listing
+        return listing
+
+    return fetch_and_keep
+
+
+def _list_key_failure(
+    url: str, listing: Mapping[str, Any], events: _KeyEvents, index: int | None
+) -> str | None:
+    """Why a status list's signing key was not its issuer's key when it was signed, or None.
+
+    When the ledger logged the list (``index``), ledger order decides; otherwise the proof's
+    ``created`` time against the key entries' timestamps.
+    """
+    issuer = _issuer_did(listing)
+    raw = listing.get("proof")
+    for proof in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(proof, Mapping) or not isinstance(proof.get("verificationMethod"), str):
+            continue  # the status check reports an unusable proof
+        vm = proof["verificationMethod"]
+        created = proof.get("created")
+        at = _entry_time(created) if isinstance(created, str) else None
+        if index is None and (at is None or at.tzinfo is None):
+            continue
+        failure = key_failure(
+            events, vm, issuer, index=index, at=at, what="the status list was signed"
+        )
+        if failure is not None:
+            return f"status list {url}: {failure}"
+    return None
+
+
 def verify_bundle(
     bundle_obj: Any,
     *,
@@ -633,15 +695,17 @@ def verify_bundle(
     newer_checkpoint: str | None = None,
     consistency_proof: Sequence[bytes] | None = None,
     status_lists: Callable[[str], Mapping[str, Any]] | None = None,
-    resolver: DidResolver | None = None,
+    key_entries: Sequence[Any] = (),
 ) -> Report:
     """Verify a bundle (any parsed JSON value) against the ledger key; never raises on input.
 
-    Keys come from the bundle's ledger-proven ``issuer.key.*`` entries, merged with
-    ``resolver``'s documents when one is given (keys only it knows still fail
-    ``key_valid_at_issuance``). ``status_lists(url)`` returns a status list credential (None:
-    status skipped). ``newer_checkpoint`` with ``consistency_proof`` (from the smaller tree to
-    the larger) enables the consistency check.
+    Keys come from the ledger's key history only: the bundle's ledger-proven ``issuer.key.*``
+    entries plus ``key_entries`` (more ``{entry, proof}`` items, e.g. the registry's current
+    ones under its latest checkpoint, so a status list signed by a key added after the bundle
+    was made can be checked). A key must be valid when the credential (its entry) or the status
+    list (its ``created``) was signed: :func:`key_failure`. ``status_lists(url)`` returns a
+    status list credential (None: status skipped). ``newer_checkpoint`` with
+    ``consistency_proof`` (from the smaller tree to the larger) enables the consistency check.
     """
     try:
         credential = check_envelope(bundle_obj)
@@ -652,14 +716,19 @@ def verify_bundle(
     raw_issuer = bundle_obj.get("issuer")
     issuer = _item(raw_issuer, "/issuer") if raw_issuer is not None else None
     keys = [_item(v, f"/issuerKeys/{i}") for i, v in enumerate(bundle_obj.get("issuerKeys", []))]
+    keys += [_item(v, f"(ledger key entry {i})") for i, v in enumerate(key_entries)]
     trust = LedgerTrust(ledger_keys)
     entry_index = main.entry.index if isinstance(main, ProvenEntry) else None
     note = _note_of(bundle_obj.get("proof"))
 
     events = _key_events(keys, trust)
-    ledger_resolver = _LedgerResolver(_ledger_documents(events), resolver)
+    ledger_resolver = _LedgerResolver(_ledger_documents(events))
+    fetched: dict[str, Mapping[str, Any]] = {}
     base = verify_credential(
-        credential, resolver=ledger_resolver, status_lists=status_lists, now=now
+        credential,
+        resolver=ledger_resolver,
+        status_lists=_recording(status_lists, fetched),
+        now=now,
     )
     trusted = _guard(
         "issuer_trusted", lambda: check_issuer_trusted(credential, issuer, entry_index, trust)
@@ -667,10 +736,18 @@ def verify_bundle(
     key_valid = _guard(
         "key_valid_at_issuance", lambda: _check_keys(credential, events, entry_index)
     )
+    status = base.check("status")
+    for url, listing in fetched.items():
+        failure = _list_key_failure(url, listing, events, None)
+        if failure is not None and status is not None:
+            status = Check("status", "fail", failure, status.details)
+            break
     checks: list[Check] = []
     for check in base.checks:
         if check.name == "issuer_trusted":
             checks += [trusted, key_valid]
+        elif check.name == "status" and status is not None:
+            checks.append(status)
         else:
             checks.append(check)
     checks += [

@@ -235,6 +235,7 @@ def _online_bundle(
     min_witnesses: int,
     memory: CheckpointMemory | None,
     notes: list[str],
+    key_entries: Sequence[Any] = (),
 ) -> Report:
     # 1. the registry's latest checkpoint, and a proof from the bundle's to it
     stated = _stated(bundle)
@@ -256,7 +257,7 @@ def _online_bundle(
         newer_checkpoint=latest_note,
         consistency_proof=proof,
         status_lists=status_lists,
-        resolver=online,
+        key_entries=key_entries,
     )
     if latest is None or memory is None:
         return report
@@ -335,8 +336,16 @@ def verify_document(
         online.status_list if online is not None else status_lists,
         credential if isinstance(credential, Mapping) else {},
     )
+    key_entries: list[Any] = []
     if online is not None and bundle is not None:
         latest_note = online.checkpoint()
+        # The issuer's key history as the ledger has it now (each entry proven under a
+        # checkpoint the ledger key signed): a status list signed after a key rotation is
+        # checked against the key that signed it, as every other path does.
+        cid = credential.get("id") if isinstance(credential, Mapping) else None
+        fresh = online.bundle(cid) if isinstance(cid, str) and value is bundle else None
+        raw_keys = fresh.get("issuerKeys") if fresh is not None else None
+        key_entries = list(raw_keys) if isinstance(raw_keys, list) else []
     if now is None:
         now = datetime.now(UTC)
     if bundle is not None:
@@ -352,6 +361,7 @@ def verify_document(
                 min_witnesses=min_witnesses,
                 memory=memory,
                 notes=notes,
+                key_entries=key_entries,
             )
         else:
             newer_note, proof, failure = (

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 from orgbook.credentials import CredentialType, build_credential, sign_credential
 from orgbook.crypto import Ed25519Signer
-from orgbook.did import LocalResolver, build_did_document
 from orgbook.ledger import merkle
 from orgbook.ledger.entry import GENESIS_PREV, Entry
 from orgbook.ledger.note import (
@@ -208,10 +207,55 @@ def test_an_untouched_bundle_passes_every_check() -> None:
 
 
 def test_keys_come_from_the_ledger_not_from_a_resolver() -> None:
-    # A resolver that would hand out a stranger's key for the issuer changes nothing.
-    _, bundle = standard()
-    doc = build_did_document(DID, [("key-1", STRANGER.public_key, True)])
-    assert run(bundle, resolver=LocalResolver({DID: doc})).valid
+    # A key entry that is not proven under a checkpoint the ledger signed changes nothing.
+    world, bundle = standard()
+    stranger = world.add_key("key-9", STRANGER)
+    forged = {"entry": stranger.to_json(), "proof": bundle["issuerKeys"][0]["proof"]}
+    assert run(bundle, key_entries=[forged]).valid
+    # ... and one about the credential's own key makes its validity unprovable.
+    forged["entry"] = world.add_key("key-1", STRANGER).to_json()
+    found = failures(run(bundle, key_entries=[forged]))
+    assert set(found) == {"key_valid_at_issuance", "status"}  # key-1 also signed the list
+    assert "is not proven" in found["key_valid_at_issuance"]
+
+
+def test_a_status_list_signed_by_a_key_added_after_the_bundle() -> None:
+    # The bundle was made before key-2; the registry's current key entries (proven under its
+    # latest checkpoint) let the list signed by key-2 verify, as on every path.
+    world, bundle = standard()
+    world.add_key("key-2", KEY2)
+    world.retire_key("key-1")
+    later = world.bundle(world.entries[2])
+    listing = sign_credential(
+        {k: v for k, v in status_list().items() if k != "proof"},
+        KEY2,
+        verification_method=f"{DID}#key-2",
+        created="2026-06-01T00:00:00Z",
+    )
+    found = failures(run(bundle, status_lists=lambda url: listing))
+    assert set(found) == {"status"}
+    assert "key-2" in found["status"]
+    report = run(bundle, status_lists=lambda url: listing, key_entries=later["issuerKeys"])
+    assert report.valid, failures(report)
+
+
+def test_a_status_list_signed_by_a_retired_key() -> None:
+    # key-1 was retired (its entry stamped 2026-01-01); a list it signed after that is refused.
+    world, bundle = standard()
+    world.add_key("key-2", KEY2)
+    world.retire_key("key-1")
+    later = world.bundle(world.entries[2])
+    listing = sign_credential(
+        {k: v for k, v in status_list().items() if k != "proof"},
+        KEY1,
+        verification_method=f"{DID}#key-1",
+        created="2026-06-01T00:00:00Z",
+    )
+    found = failures(run(bundle, status_lists=lambda url: listing, key_entries=later["issuerKeys"]))
+    assert found == {
+        "status": f"status list {STATUS_URL}: key {DID}#key-1 was retired at {STAMP}, before "
+        "the status list was signed (2026-06-01T00:00:00Z)"
+    }
 
 
 # --- tampering: exactly the matching checks fail ------------------------------------------------
@@ -360,16 +404,17 @@ def test_a_key_added_after_issuance() -> None:
     }
 
 
-def test_an_unknown_key_that_a_resolver_vouches_for() -> None:
+def test_an_unknown_key_that_a_did_document_vouches_for() -> None:
+    # No DID document stands in for the ledger: a key only a document names does not resolve.
     world = World()
     world.register()
     world.add_key("key-1", KEY1)
     cred = world.issue(STRANGER, "key-9")
-    doc = build_did_document(DID, [("key-9", STRANGER.public_key, True)])
-    found = failures(run(world.bundle(cred), resolver=LocalResolver({DID: doc})))
-    assert found == {
-        "key_valid_at_issuance": f"key {DID}#key-9 was never added on the ledger for {DID}"
-    }
+    found = failures(run(world.bundle(cred)))
+    assert (
+        found["key_valid_at_issuance"] == f"key {DID}#key-9 was never added on the ledger for {DID}"
+    )
+    assert "signature" in found
 
 
 def test_an_unknown_key_offline_cannot_even_be_checked() -> None:
