@@ -10,6 +10,10 @@ status) with keys learnt from the ledger, then these, in this order:
 2. ``key_valid_at_issuance`` — every proof's verification method was added for that issuer
    (``issuer.key.added``) before the credential's entry and not retired
    (``issuer.key.retired``) before it: ledger order, never clocks;
+2b. ``status_logged`` — revocation transparency: each status list served was logged on the
+   ledger (``statuslist.published``, its SHA-256), its bit for the credential agrees with the
+   credential's revocation, suspension and supersession entries as of that entry, and
+   ``status`` fails when those entries say revoked or suspended, whatever a list says;
 3. ``ledger_inclusion`` — the entry is ``credential.issued``, its payload credential is the
    presented one byte for byte (JCS), and its leaf hash ``SHA-256(0x00 ‖ JCS(entry))`` is included
    at its index under the checkpoint's root (RFC 9162 §2.1.3.2);
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,6 +73,7 @@ __all__ = [
     "check_issuer_trusted",
     "check_key_valid_at_issuance",
     "check_ledger_inclusion",
+    "check_status_logged",
     "check_witnesses",
     "consistency_failure",
     "key_failure",
@@ -78,6 +84,7 @@ __all__ = [
 LEDGER_CHECK_NAMES = (
     "issuer_trusted",
     "key_valid_at_issuance",
+    "status_logged",
     "ledger_inclusion",
     "checkpoint",
     "consistency",
@@ -516,6 +523,202 @@ def _check_keys(credential: Any, events: _KeyEvents, entry_index: int | None) ->
     )
 
 
+# --- revocation transparency -------------------------------------------------------------------
+
+_REVOKING = ("credential.revoked", "credential.superseded")
+_SUSPENDING = ("credential.suspended", "credential.unsuspended")
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusLedger:
+    """What ledger-proven entries say about a credential's status and its lists."""
+
+    published: Mapping[tuple[str, str], int]  # (list URL, digest) -> statuslist.published index
+    latest: Mapping[str, int]  # list URL -> its latest statuslist.published index known
+    events: tuple[tuple[int, str], ...]  # (index, kind) of the credential's status entries
+    unproven: tuple[str, ...]
+    known: bool  # whether any status member was handed over at all
+
+    def revoked_before(self, index: int | None) -> tuple[int, str] | None:
+        """The first revoking entry (below ``index``, or anywhere)."""
+        return next(
+            (
+                (i, kind)
+                for i, kind in self.events
+                if kind in _REVOKING and (index is None or i < index)
+            ),
+            None,
+        )
+
+    def suspended_before(self, index: int | None) -> int | None:
+        """The suspension in force (below ``index``, or anywhere): its entry, else None."""
+        state: int | None = None
+        for i, kind in self.events:
+            if index is not None and i >= index:
+                break
+            if kind == "credential.suspended":
+                state = i
+            elif kind == "credential.unsuspended":
+                state = None
+        return state
+
+
+def _status_ledger(
+    parts: Sequence[Part], trust: LedgerTrust, credential_id: Any, *, known: bool
+) -> _StatusLedger:
+    published: dict[tuple[str, str], int] = {}
+    latest: dict[str, int] = {}
+    events: dict[int, str] = {}
+    unproven: list[str] = []
+    for part in parts:
+        failure = trust.unproven(part)
+        if failure is not None:
+            unproven.append(failure)
+            continue
+        assert isinstance(part, ProvenEntry)
+        entry, payload = part.entry, part.entry.payload
+        if entry.kind == "statuslist.published":
+            url, digest = payload.get("list"), payload.get("digest")
+            if isinstance(url, str) and isinstance(digest, str):
+                published[(url, digest)] = entry.index
+                latest[url] = max(entry.index, latest.get(url, entry.index))
+        elif entry.kind in _REVOKING + _SUSPENDING and payload.get("credential") == credential_id:
+            events[entry.index] = entry.kind
+    return _StatusLedger(published, latest, tuple(sorted(events.items())), tuple(unproven), known)
+
+
+def _digest(listing: Mapping[str, Any]) -> str | None:
+    try:
+        return hashlib.sha256(canonicalize(listing)).hexdigest()
+    except OrgBookError:
+        return None
+
+
+def _list_bits(status: Check | None) -> dict[str, tuple[str, bool | None]]:
+    """List URL -> (purpose, the credential's bit in it) from the ``status`` check's details."""
+    found: dict[str, tuple[str, bool | None]] = {}
+    raw = status.details.get("entries") if status is not None else None
+    for item in raw if isinstance(raw, list) else []:
+        url, purpose = item.get("statusListCredential"), item.get("statusPurpose")
+        if isinstance(url, str) and isinstance(purpose, str):
+            bit = item.get("set")
+            found[url] = (purpose, bit if isinstance(bit, bool) else None)
+    return found
+
+
+def check_status_logged(
+    credential: Any,
+    ledger: _StatusLedger,
+    fetched: Mapping[str, Mapping[str, Any]],
+    status: Check | None,
+) -> Check:
+    """2b. The status lists served were logged, and agree with the ledger's status entries."""
+    name = "status_logged"
+    if ledger.unproven:
+        return Check(name, "fail", f"a status entry is not proven: {ledger.unproven[0]}")
+    if not ledger.known:
+        return Check(
+            name,
+            "skip",
+            "no status-list entries to check against (a bundle from before revocation "
+            "transparency): whether the status lists were logged was not checked",
+        )
+    revoked = ledger.revoked_before(None)
+    suspended = ledger.suspended_before(None)
+    if not fetched:
+        if revoked is not None:
+            return Check(
+                name,
+                "fail",
+                f"revoked: the ledger records {revoked[1]} at entry {revoked[0]} (as of the "
+                "bundle's checkpoint)",
+            )
+        if suspended is not None:
+            return Check(
+                name,
+                "fail",
+                f"suspended: the ledger records credential.suspended at entry {suspended} (as of "
+                "the bundle's checkpoint)",
+            )
+        recorded = ", ".join(str(i) for i in sorted(ledger.latest.values())) or "none"
+        return Check(
+            name,
+            "pass",
+            "the ledger entries carried record no revocation or suspension of this credential; "
+            f"its status lists were logged at entries {recorded} (the lists themselves were not "
+            "checked offline)",
+        )
+    bits = _list_bits(status)
+    notes: list[str] = []
+    for url, listing in fetched.items():
+        digest = _digest(listing) or "?"
+        index = ledger.published.get((url, digest))
+        if index is None:
+            newest = ledger.latest.get(url)
+            also = (
+                f"; the ledger's latest version of it is entry {newest}"
+                if newest is not None
+                else ""
+            )
+            return Check(
+                name,
+                "fail",
+                f"status list {url} (sha256 {digest[:16]}…) not recorded on the ledger{also}",
+                {"list": url, "digest": digest},
+            )
+        purpose, bit = bits.get(url, ("", None))
+        expected: bool | None = None
+        if purpose == "revocation":
+            expected = ledger.revoked_before(index) is not None
+        elif purpose == "suspension":
+            expected = ledger.suspended_before(index) is not None
+        if bit is not None and expected is not None and bit != expected:
+            said = "set" if bit else "clear"
+            return Check(
+                name,
+                "fail",
+                f"status list {url} (logged at entry {index}) disagrees with the ledger: the "
+                f"credential's {purpose} bit is {said}, but the ledger's entries before it say "
+                f"{'it is' if expected else 'it is not'} {_PURPOSE_STATE[purpose]}",
+                {"list": url, "digest": digest, "loggedAt": index},
+            )
+        notes.append(f"{url.rsplit('/', 2)[-2]} list logged at entry {index}")
+    return Check(
+        name,
+        "pass",
+        "; ".join(notes) + "; the bits agree with the ledger's status entries",
+    )
+
+
+_PURPOSE_STATE = {"revocation": "revoked", "suspension": "suspended"}
+
+
+def _ledger_status(status: Check, ledger: _StatusLedger) -> Check:
+    """``status`` decided by the ledger's entries when they say revoked or suspended."""
+    if not ledger.known or ledger.unproven or status.outcome == "skip":
+        return status
+    revoked = ledger.revoked_before(None)
+    if revoked is not None:
+        if status.failed and status.reason.startswith("revoked"):
+            return status
+        return Check(
+            "status",
+            "fail",
+            f"revoked (ledger entry {revoked[0]}, {revoked[1]}), whatever its status list says",
+            status.details,
+        )
+    suspended = ledger.suspended_before(None)
+    if suspended is not None and not (status.failed and status.reason.startswith("suspended")):
+        return Check(
+            "status",
+            "fail",
+            f"suspended (ledger entry {suspended}, credential.suspended), whatever its status "
+            "list says",
+            status.details,
+        )
+    return status
+
+
 # --- witnesses ----------------------------------------------------------------------------------
 
 
@@ -696,6 +899,7 @@ def verify_bundle(
     consistency_proof: Sequence[bytes] | None = None,
     status_lists: Callable[[str], Mapping[str, Any]] | None = None,
     key_entries: Sequence[Any] = (),
+    status_entries: Sequence[Any] | None = None,
 ) -> Report:
     """Verify a bundle (any parsed JSON value) against the ledger key; never raises on input.
 
@@ -721,6 +925,23 @@ def verify_bundle(
     entry_index = main.entry.index if isinstance(main, ProvenEntry) else None
     note = _note_of(bundle_obj.get("proof"))
 
+    raw_status = bundle_obj.get("status")
+    raw_status = raw_status if isinstance(raw_status, Mapping) else {}
+    status_parts = [
+        _item(v, f"/status/{name}/{i}")
+        for name in ("lists", "events")
+        for i, v in enumerate(raw_status.get(name) or [])
+    ]
+    status_parts += [
+        _item(v, f"(ledger status entry {i})") for i, v in enumerate(status_entries or ())
+    ]
+    status_ledger = _status_ledger(
+        status_parts,
+        trust,
+        credential.get("id"),
+        known="status" in bundle_obj or status_entries is not None,
+    )
+
     events = _key_events(keys, trust)
     ledger_resolver = _LedgerResolver(_ledger_documents(events))
     fetched: dict[str, Mapping[str, Any]] = {}
@@ -737,17 +958,24 @@ def verify_bundle(
         "key_valid_at_issuance", lambda: _check_keys(credential, events, entry_index)
     )
     status = base.check("status")
-    for url, listing in fetched.items():
-        failure = _list_key_failure(url, listing, events, None)
-        if failure is not None and status is not None:
-            status = Check("status", "fail", failure, status.details)
-            break
+    logged = _guard(
+        "status_logged",
+        lambda: check_status_logged(credential, status_ledger, fetched, status),
+    )
+    if status is not None:
+        status = _ledger_status(status, status_ledger)
+        for url, listing in fetched.items():
+            index = status_ledger.published.get((url, _digest(listing) or ""))
+            failure = _list_key_failure(url, listing, events, index)
+            if failure is not None:
+                status = Check("status", "fail", failure, status.details)
+                break
     checks: list[Check] = []
     for check in base.checks:
         if check.name == "issuer_trusted":
             checks += [trusted, key_valid]
         elif check.name == "status" and status is not None:
-            checks.append(status)
+            checks += [status, logged]
         else:
             checks.append(check)
     checks += [

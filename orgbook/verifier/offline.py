@@ -236,6 +236,7 @@ def _online_bundle(
     memory: CheckpointMemory | None,
     notes: list[str],
     key_entries: Sequence[Any] = (),
+    status_entries: Sequence[Any] | None = None,
 ) -> Report:
     # 1. the registry's latest checkpoint, and a proof from the bundle's to it
     stated = _stated(bundle)
@@ -258,6 +259,7 @@ def _online_bundle(
         consistency_proof=proof,
         status_lists=status_lists,
         key_entries=key_entries,
+        status_entries=status_entries,
     )
     if latest is None or memory is None:
         return report
@@ -337,6 +339,7 @@ def verify_document(
         credential if isinstance(credential, Mapping) else {},
     )
     key_entries: list[Any] = []
+    status_entries: list[Any] | None = None
     if online is not None and bundle is not None:
         latest_note = online.checkpoint()
         # The issuer's key history as the ledger has it now (each entry proven under a
@@ -346,6 +349,13 @@ def verify_document(
         fresh = online.bundle(cid) if isinstance(cid, str) and value is bundle else None
         raw_keys = fresh.get("issuerKeys") if fresh is not None else None
         key_entries = list(raw_keys) if isinstance(raw_keys, list) else []
+        # And what the ledger says of the credential's status and its lists, as of now.
+        raw_status = fresh.get("status") if fresh is not None else None
+        if isinstance(raw_status, Mapping):
+            status_entries = [
+                *(raw_status.get("lists") or []),
+                *(raw_status.get("events") or []),
+            ]
     if now is None:
         now = datetime.now(UTC)
     if bundle is not None:
@@ -362,6 +372,7 @@ def verify_document(
                 memory=memory,
                 notes=notes,
                 key_entries=key_entries,
+                status_entries=status_entries,
             )
         else:
             newer_note, proof, failure = (
