@@ -591,7 +591,7 @@ def router(settings: Settings) -> APIRouter:
         description=(
             "Body: a credential (from any issuer) or a bundle. Answers 200 with one result per "
             "check (schema, signature, issuer_key, issuer_trusted, key_valid_at_issuance, "
-            "validity_period, status and, for bundles and credentials issued here, "
+            "validity_period, status, status_logged and, for bundles and credentials issued here, "
             "ledger_inclusion, checkpoint, consistency, witnesses); `valid` is false when any "
             "failed. A body that is neither is a 400; over the size limit, a 413. Nothing is "
             "fetched from the network: DIDs other than did:key and this registry's issuers do "
@@ -701,7 +701,8 @@ def router(settings: Settings) -> APIRouter:
         summary="A signed Bitstring Status List credential",
         description=(
             "The issuer's revocation or suspension list number `number` (131,072 entries), "
-            "signed by its active key; re-signed when a bit changes. Short max-age."
+            "signed by its active key; re-signed when a bit changes, each signed version logged "
+            "on the ledger (statuslist.published). Short max-age."
         ),
         responses={200: {"content": {"application/json": {}}}},
         dependencies=read,
