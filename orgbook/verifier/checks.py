@@ -587,11 +587,18 @@ def _status_ledger(
     return _StatusLedger(published, latest, tuple(sorted(events.items())), tuple(unproven), known)
 
 
-def _digest(listing: Mapping[str, Any]) -> str | None:
+@functools.lru_cache(maxsize=256)
+def _digest_of(document: bytes) -> str:
+    return hashlib.sha256(document).hexdigest()
+
+
+def _digest(listing: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) of a status list's RFC 8785 bytes, as ``statuslist.published`` logs it;
+    ``"?"`` when it has none."""
     try:
-        return hashlib.sha256(canonicalize(listing)).hexdigest()
+        return _digest_of(canonicalize(listing))
     except OrgBookError:
-        return None
+        return "?"
 
 
 def _list_bits(status: Check | None) -> dict[str, tuple[str, bool | None]]:
@@ -626,19 +633,23 @@ def check_status_logged(
     revoked = ledger.revoked_before(None)
     suspended = ledger.suspended_before(None)
     if not fetched:
+        where = "the bundle's checkpoint" if status is None or status.outcome == "skip" else "now"
         if revoked is not None:
             return Check(
                 name,
                 "fail",
-                f"revoked: the ledger records {revoked[1]} at entry {revoked[0]} (as of the "
-                "bundle's checkpoint)",
+                f"revoked: the ledger records {revoked[1]} at entry {revoked[0]} (as of {where})",
             )
         if suspended is not None:
             return Check(
                 name,
                 "fail",
                 f"suspended: the ledger records credential.suspended at entry {suspended} (as of "
-                "the bundle's checkpoint)",
+                f"{where})",
+            )
+        if where == "now":
+            return Check(
+                name, "skip", "no status list could be read to compare with the ledger's entries"
             )
         recorded = ", ".join(str(i) for i in sorted(ledger.latest.values())) or "none"
         return Check(
@@ -651,7 +662,7 @@ def check_status_logged(
     bits = _list_bits(status)
     notes: list[str] = []
     for url, listing in fetched.items():
-        digest = _digest(listing) or "?"
+        digest = _digest(listing)
         index = ledger.published.get((url, digest))
         if index is None:
             newest = ledger.latest.get(url)
@@ -965,7 +976,7 @@ def verify_bundle(
     if status is not None:
         status = _ledger_status(status, status_ledger)
         for url, listing in fetched.items():
-            index = status_ledger.published.get((url, _digest(listing) or ""))
+            index = status_ledger.published.get((url, _digest(listing)))
             failure = _list_key_failure(url, listing, events, index)
             if failure is not None:
                 status = Check("status", "fail", failure, status.details)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orgbook.canonical import canonicalize
 from orgbook.credentials import CredentialType, build_credential, sign_credential
 from orgbook.crypto import Ed25519Signer
 from orgbook.ledger import merkle
@@ -32,7 +34,12 @@ from orgbook.ledger.note import (
 )
 from orgbook.multibase import encode_multikey_ed25519
 from orgbook.statuslist import StatusList, build_status_list_credential, status_entry
-from orgbook.verifier.bundle import build_bundle, format_tlog_proof, parse_tlog_proof
+from orgbook.verifier.bundle import (
+    build_bundle,
+    format_tlog_proof,
+    parse_tlog_proof,
+    proven_entry_json,
+)
 from orgbook.verifier.checks import (
     LEDGER_CHECK_NAMES,
     check_witnesses,
@@ -586,3 +593,84 @@ def test_any_part_replaced_by_anything_never_raises(part: str, value: Any) -> No
     bundle[part] = value
     report = run(bundle)
     assert isinstance(report, Report)
+
+
+# --- revocation transparency (status_logged) ----------------------------------------------------
+
+CID = "urn:uuid:00000000-0000-5000-8000-000000000001"
+
+
+def _logged(world: World, *items: Entry) -> list[dict[str, Any]]:
+    note = world.checkpoint()
+    return [proven_entry_json(e, world.proof(e.index), note) for e in items]
+
+
+def _publish(world: World, listing: Mapping[str, Any]) -> Entry:
+    return world.append(
+        "statuslist.published",
+        {
+            "issuer": "acme",
+            "did": DID,
+            "list": STATUS_URL,
+            "purpose": "revocation",
+            "number": 0,
+            "keyId": f"{DID}#key-1",
+            "digest": hashlib.sha256(canonicalize(listing)).hexdigest(),
+        },
+    )
+
+
+def test_a_logged_status_list_that_agrees_with_the_ledger() -> None:
+    world, bundle = standard()
+    listing = status_list()
+    published = _publish(world, listing)
+    report = run(bundle, status_lists=lambda url: listing, status_entries=_logged(world, published))
+    logged = report.check("status_logged")
+    assert logged is not None
+    assert logged.outcome == "pass", logged
+    assert f"logged at entry {published.index}" in logged.reason
+
+
+def test_a_status_list_the_ledger_never_recorded_fails() -> None:
+    world, bundle = standard()
+    published = _publish(world, status_list())
+    served = status_list(signer=KEY1, bits=(9,))  # another version: never logged
+    digest = hashlib.sha256(canonicalize(served)).hexdigest()
+    found = failures(
+        run(bundle, status_lists=lambda url: served, status_entries=_logged(world, published))
+    )
+    assert found == {
+        "status_logged": f"status list {STATUS_URL} (sha256 {digest[:16]}…) not recorded on the "
+        f"ledger; the ledger's latest version of it is entry {published.index}"
+    }
+
+
+def test_a_logged_list_whose_bit_was_cleared_after_a_revocation() -> None:
+    world, bundle = standard()
+    revoked = world.append("credential.revoked", {"credential": CID, "reason": "struck off"})
+    listing = status_list()  # bit 7 clear, re-signed and logged after the revocation
+    published = _publish(world, listing)
+    found = failures(
+        run(
+            bundle,
+            status_lists=lambda url: listing,
+            status_entries=_logged(world, revoked, published),
+        )
+    )
+    assert found["status"] == (
+        f"revoked (ledger entry {revoked.index}, credential.revoked), whatever its status list says"
+    )
+    assert "disagrees with the ledger" in found["status_logged"]
+    assert set(found) == {"status", "status_logged"}
+
+
+def test_offline_a_bundle_that_records_its_revocation() -> None:
+    world, _ = standard()
+    revoked = world.append("credential.revoked", {"credential": CID, "reason": "struck off"})
+    bundle = world.bundle(world.entries[2])
+    bundle["status"] = {"lists": [], "events": _logged(world, revoked)}
+    found = failures(run(bundle, status_lists=None))
+    assert found == {
+        "status_logged": f"revoked: the ledger records credential.revoked at entry "
+        f"{revoked.index} (as of the bundle's checkpoint)"
+    }
