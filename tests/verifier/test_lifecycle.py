@@ -1,7 +1,9 @@
 """One registry run through the years: every earlier bundle keeps the verdict it should, on
 every path (offline ``orgbook verify``, ``--online``, ``POST /api/v1/verify``, the web page's
-server path), after each step: issue; rotate and retire keys twice; revoke, suspend,
-unsuspend; ``orgbook db upgrade``; back up and restore into a new database.
+server path, and ``orgbook export`` + ``export verify``: the export verifies and lists the
+credential exactly while it is not revoked), after each step: issue; rotate and retire keys
+twice; revoke, suspend, unsuspend; ``orgbook db upgrade``; back up and restore into a new
+database.
 
 The regression it pins: after a key rotation and a status-list change, the API and the web page
 called a bundle downloaded before the rotation *not valid* ("cannot resolve verification method
@@ -12,6 +14,7 @@ key history, as of when the credential or the list was signed.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -28,6 +31,7 @@ from orgbook.backup import backup, restore
 from orgbook.cli import main
 from orgbook.config import get_settings
 from orgbook.db import make_engine, reading
+from orgbook.feeds.export import LocalLeaves, verify_export, write_export
 from orgbook.issuer.keys import retire_key, rotate_key
 from orgbook.issuer.sample import generate_feed
 from orgbook.issuer.store import credentials, issuer_keys
@@ -98,6 +102,17 @@ def every_path(
     return found
 
 
+def exported(registry: Registry) -> set[str]:
+    """The credential ids of a fresh export, after checking it verifies against the ledger."""
+    out = io.BytesIO()
+    write_export(registry.engine, "jsonl", out)
+    out.seek(0)
+    found = verify_export(out, registry.ledger.verifiers, LocalLeaves(registry.engine))
+    assert found.valid, found.problems
+    lines = [json.loads(line) for line in out.getvalue().splitlines()[1:-1]]
+    return {cred["id"] for line in lines for cred in line["credentials"]}
+
+
 def expected(state: str) -> dict[str, str]:
     # Offline, a bundle says nothing newer than itself: its status is not checked.
     return {
@@ -161,6 +176,9 @@ def test_bundles_keep_their_verdicts_through_the_years(tmp_path: Path) -> None:
                 cid = bundle["credential"]["id"]
                 got = every_path(reg, client, bundle, now, tmp_path)
                 assert got == expected(states[cid]), (step, name, got)
+        in_export = exported(reg)
+        for cid, state in states.items():
+            assert (cid in in_export) == (state != "revoked"), (step, cid, state)
 
     all_agree(registry)
 
