@@ -165,8 +165,9 @@ def _base(by_organisation: bool) -> Select[Any]:
         c.c.organisation_id,
         c.c.type,
         c.c.issuer_id,
-        # Issuer entries name their issuer only in the payload: read it for those alone.
-        case((e.c.kind.startswith("issuer."), e.c.data), else_=null()).label("issuer_data"),
+        # Issuer and status-list entries name their issuer only in the payload: read it for
+        # those alone.
+        case((_names_issuer(), e.c.data), else_=null()).label("issuer_data"),
     )
     if by_organisation:
         joined = c.join(ce, ce.c.credential_id == c.c.id).join(e, e.c.idx == ce.c.ledger_index)
@@ -175,6 +176,12 @@ def _base(by_organisation: bool) -> Select[Any]:
             c, c.c.id == ce.c.credential_id
         )
     return select(*columns).select_from(joined)
+
+
+def _names_issuer() -> Any:
+    """Entries whose payload names their issuer: ``issuer.*`` and ``statuslist.published``."""
+    e = ledger_entries
+    return or_(e.c.kind.startswith("issuer."), e.c.kind == "statuslist.published")
 
 
 def _where(stmt: Select[Any], flt: FeedFilter) -> Select[Any]:
@@ -189,7 +196,7 @@ def _where(stmt: Select[Any], flt: FeedFilter) -> Select[Any]:
         if flt.organisation is not None:
             stmt = stmt.where(c.c.issuer_id == flt.issuer)
         else:
-            stmt = stmt.where(or_(c.c.issuer_id == flt.issuer, e.c.kind.startswith("issuer.")))
+            stmt = stmt.where(or_(c.c.issuer_id == flt.issuer, _names_issuer()))
     if flt.new_organisations:
         earlier = credentials.alias("earlier")
         stmt = stmt.where(
@@ -262,7 +269,7 @@ def read_page(
     else:
         last = end - 1
     items = [_item(row) for row in rows]
-    if flt.issuer is not None:  # issuer entries matched by kind: keep this issuer's
+    if flt.issuer is not None:  # issuer and status-list entries matched by kind: this issuer's
         items = [item for item in items if item.issuer == flt.issuer]
     return FeedPage(tuple(items), last, size)
 

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from orgbook.canonical import canonicalize
 from orgbook.db import insert_ignoring_conflicts
 from orgbook.issuer.keys import Issuer, list_issuers
+from orgbook.issuer.statuslists import PUBLISHED_KIND, record_published
 from orgbook.issuer.store import (
     credential_events,
     credentials,
@@ -28,6 +29,7 @@ from orgbook.issuer.store import (
     organisations,
     relationships,
     search_pending,
+    status_list_versions,
     status_lists,
 )
 from orgbook.ledger.store import Ledger
@@ -173,6 +175,7 @@ _PROJECTIONS = (
     credentials,
     organisations,
     status_lists,
+    status_list_versions,
 )
 
 
@@ -185,8 +188,9 @@ def replay(
 ) -> ReplayReport:
     """Drop every projection and rebuild it from the ledger entries alone.
 
-    Organisations, credentials and their history, names, relationships, status-list bits and the
-    search index come back exactly as issuance wrote them; issuers, their sealed keys, API keys
+    Organisations, credentials and their history, names, relationships, status-list bits, the
+    record of signed status-list versions (``statuslist.published``) and the search index come
+    back exactly as issuance wrote them; issuers, their sealed keys, API keys
     and ingestion bookkeeping are not projections and are kept. Runs in the caller's transaction.
     """
     from orgbook.issuer.service import Issuance, _Plan
@@ -237,6 +241,10 @@ def replay(
                 flush()
                 issuer_id, index = status_index[payload["credential"]]
                 _replay_status(conn, entry.kind, payload, issuer_id, index, entry.index, at)
+            elif entry.kind == PUBLISHED_KIND:
+                # The signed versions' record; the signatures themselves (a cache) are made
+                # again, and logged again, when next served.
+                record_published(conn, payload, entry.index)
             count += 1
         flush()
         if progress is not None:

@@ -733,6 +733,7 @@ class Issuance:
             issuer_id=issuer_id,
             public_url=self.public_url,
             passphrase=self.passphrase,
+            ledger=self.ledger,
             now=at,
         )
 

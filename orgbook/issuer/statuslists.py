@@ -4,23 +4,47 @@ Every credential gets one index ``i`` shared by two lists, ``revocation`` and ``
 list number ``i // LIST_SIZE``, position ``i % LIST_SIZE``. Bits are stored raw (16 KiB per
 list of 131,072 entries, index 0 the left-most bit as the spec says) and encoded and signed as a
 ``BitstringStatusListCredential`` when asked for, cached until the bits change.
+
+Revocation transparency: every signed version is logged, in the transaction that signs it, as
+a ``statuslist.published`` ledger entry carrying the SHA-256 of the list's RFC 8785 bytes
+(:func:`list_digest`), and projected into ``status_list_versions``. A verifier can then tell a
+list the ledger recorded from one a server made up, and compare its bits with the ledger's
+revocation and suspension entries.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, select, update
 
 from orgbook.canonical import canonicalize, loads_strict
 from orgbook.errors import NotFound
-from orgbook.issuer.store import issuers, status_lists
+from orgbook.issuer.store import issuers, status_list_versions, status_lists
 
-__all__ = ["LIST_SIZE", "PURPOSES", "allocate", "entries", "list_url", "set_bits", "signed_list"]
+if TYPE_CHECKING:
+    from orgbook.ledger.store import Ledger
+
+__all__ = [
+    "LIST_SIZE",
+    "PUBLISHED_KIND",
+    "PURPOSES",
+    "allocate",
+    "entries",
+    "list_digest",
+    "list_url",
+    "published_payload",
+    "record_published",
+    "set_bits",
+    "signed_list",
+]
+
+PUBLISHED_KIND = "statuslist.published"
 
 LIST_SIZE = 131_072
 Purpose = Literal["revocation", "suspension"]
@@ -130,9 +154,14 @@ def signed_list(
     number: int,
     public_url: str,
     passphrase: bytes,
+    ledger: Ledger,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The signed status list credential for one list, re-signed only when its bits changed."""
+    """The signed status list credential for one list, re-signed only when its bits changed.
+
+    A new signature is logged on ``ledger`` (``statuslist.published``) in the caller's
+    transaction, so no signed version exists that the ledger does not record.
+    """
     from orgbook.credentials import sign_credential
     from orgbook.issuer.keys import IssuerKeys, get_issuer
     from orgbook.statuslist import StatusList, build_status_list_credential
@@ -167,6 +196,23 @@ def signed_list(
     key_id, signer = IssuerKeys.active(conn, issuer_id, passphrase)
     signed = sign_credential(unsigned, signer, verification_method=key_id, created=at)
     document = canonicalize(signed)
+    payload = published_payload(
+        issuer_id=issuer_id,
+        did=issuer.did,
+        url=list_url(public_url, issuer_id, purpose, number),
+        purpose=purpose,
+        number=number,
+        digest=list_digest(document),
+        key_id=key_id,
+    )
+    recorded = conn.execute(
+        select(status_list_versions.c.ledger_index).where(
+            status_list_versions.c.digest == payload["digest"]
+        )
+    ).first()
+    if recorded is None:  # the same bytes signed again (same bits, key and instant): logged once
+        entry = ledger.append(conn, PUBLISHED_KIND, payload, now=at)
+        record_published(conn, payload, entry.index)
     if row is None:
         conn.execute(
             status_lists.insert().values(
@@ -192,6 +238,7 @@ def refresh_signed(
     issuer_id: str,
     public_url: str,
     passphrase: bytes,
+    ledger: Ledger,
     now: datetime | None = None,
 ) -> int:
     """Re-sign every list of the issuer whose bits changed since it was last signed.
@@ -224,7 +271,48 @@ def refresh_signed(
                     number=number,
                     public_url=public_url,
                     passphrase=passphrase,
+                    ledger=ledger,
                     now=now,
                 )
                 signed += 1
     return signed
+
+
+def list_digest(document: bytes) -> str:
+    """The SHA-256 (hex) of a signed status list's RFC 8785 bytes: what the ledger records."""
+    return hashlib.sha256(document).hexdigest()
+
+
+def published_payload(
+    *,
+    issuer_id: str,
+    did: str,
+    url: str,
+    purpose: str,
+    number: int,
+    digest: str,
+    key_id: str,
+) -> dict[str, Any]:
+    """The payload of a ``statuslist.published`` entry."""
+    return {
+        "issuer": issuer_id,
+        "did": did,
+        "list": url,
+        "purpose": purpose,
+        "number": number,
+        "digest": digest,
+        "keyId": key_id,
+    }
+
+
+def record_published(conn: Connection, payload: Any, index: int) -> None:
+    """Project a ``statuslist.published`` entry (issuance and ``ledger replay`` alike)."""
+    conn.execute(
+        status_list_versions.insert().values(
+            digest=str(payload["digest"]),
+            ledger_index=index,
+            issuer_id=str(payload["issuer"]),
+            purpose=str(payload["purpose"]),
+            list_number=int(payload["number"]),
+        )
+    )

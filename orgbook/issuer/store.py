@@ -187,6 +187,20 @@ status_lists = Table(
     Column("signed_version", Integer, nullable=True),
 )
 
+# Revocation transparency: every signed version of a status list, by the SHA-256 of its RFC 8785
+# bytes, and the ``statuslist.published`` ledger entry that logged it. A projection: ``ledger
+# replay`` rebuilds it from those entries.
+status_list_versions = Table(
+    "status_list_versions",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # SHA-256 hex of the signed list (JCS)
+    Column("ledger_index", BigInteger, nullable=False, unique=True),
+    Column("issuer_id", String(64), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("list_number", Integer, nullable=False),
+    Index("ix_status_list_versions_list", "issuer_id", "purpose", "list_number", "ledger_index"),
+)
+
 # Idempotency: one row per registry event id an issuer has processed.
 ingested_events = Table(
     "ingested_events",

@@ -200,6 +200,8 @@ class _Context:
     consistency: list[bytes] | None
     documents: Mapping[str, Mapping[str, Any]]
     trusted: Mapping[str, frozenset[str]]  # issuer DID -> VC types
+    key_entries: tuple[Any, ...] = ()  # the issuer's key history, proven under ``latest``
+    status_entries: tuple[Any, ...] | None = None  # the ledger's status entries, likewise
 
 
 def _gather(
@@ -213,7 +215,26 @@ def _gather(
     """Everything the verification of ``value`` needs from the database: one read transaction,
     a query for the latest checkpoint and one for the status lists when the bundle and the
     consistency proof are already remembered. ``reader`` (SQLite, one thread) holds its
-    connection between requests."""
+    connection between requests.
+
+    A status list that had to be signed on the way is logged in a transaction of its own, which
+    the read transaction does not see: then everything is read again, once, so the ledger's
+    entries and the lists come from one snapshot.
+    """
+    ctx, signed_anew = _gather_once(engine, registry, settings, value, remembered, reader)
+    if signed_anew:
+        ctx, _ = _gather_once(engine, registry, settings, value, remembered, reader)
+    return ctx
+
+
+def _gather_once(
+    engine: Engine,
+    registry: Registry | None,
+    settings: Settings,
+    value: Mapping[str, Any],
+    remembered: _Remembered | None,
+    reader: _HeldReader | None,
+) -> tuple[_Context, bool]:
     from orgbook.credentials import CredentialType
     from orgbook.issuer.keys import did_document, list_issuers
 
@@ -225,15 +246,23 @@ def _gather(
     consistency: list[bytes] | None = None
     documents: dict[str, Mapping[str, Any]] = {}
     trusted: dict[str, frozenset[str]] = {}
+    key_entries: tuple[Any, ...] = ()
+    status_entries: tuple[Any, ...] | None = None
     with reader.reading(engine) if reader is not None else reading(engine) as conn:
         if registry is not None:
             latest = registry.ledger.latest_checkpoint(conn)
             cid = credential.get("id")
-            if bundle is None and latest is not None and isinstance(cid, str) and len(cid) <= 200:
+            if latest is not None and isinstance(cid, str) and len(cid) <= 200:
                 found = remembered.bundle(conn, registry, cid, latest)
                 if found is not None:
-                    # The presented credential is what is checked.
-                    bundle = {**found, "credential": dict(credential)}
+                    # Keys are resolved from the ledger's key history as it stands now, so a
+                    # status list signed after a rotation verifies against a bundle made before.
+                    key_entries = tuple(found.get("issuerKeys", ()))
+                    # Revocation is decided from the ledger's entries, not from editable rows.
+                    status_entries = _status_entries(found)
+                    if bundle is None:
+                        # The presented credential is what is checked.
+                        bundle = {**found, "credential": dict(credential)}
             if bundle is not None and latest is not None:
                 consistency = _consistency_proof(conn, registry, bundle, latest, remembered)
         # Issuer documents and trust serve plain credentials this registry did not issue.
@@ -242,8 +271,20 @@ def _gather(
             trusted[issuer.did] = frozenset(
                 CredentialType.from_slug(slug).vc_type for slug in issuer.credential_types
             )
-        status = _status_lists(conn, engine, registry, settings, credential)
-    return _Context(bundle, status, latest, consistency, documents, trusted)
+        status, signed_anew = _status_lists(conn, engine, registry, settings, credential)
+    ctx = _Context(
+        bundle, status, latest, consistency, documents, trusted, key_entries, status_entries
+    )
+    return ctx, signed_anew
+
+
+def _status_entries(bundle: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """A bundle's ``status`` entries (logged list versions and the credential's status
+    entries), or None when it has no ``status`` member."""
+    status = bundle.get("status")
+    if not isinstance(status, Mapping):
+        return None
+    return tuple(status.get("lists") or ()) + tuple(status.get("events") or ())
 
 
 def _consistency_proof(
@@ -269,25 +310,30 @@ def _status_lists(
     registry: Registry | None,
     settings: Settings,
     credential: Mapping[str, Any],
-) -> dict[str, Mapping[str, Any] | OrgBookError] | None:
-    """This registry's status lists the credential names; None if any list is someone else's."""
+) -> tuple[dict[str, Mapping[str, Any] | OrgBookError] | None, bool]:
+    """This registry's status lists the credential names (None if any list is someone else's),
+    and whether any had to be signed anew."""
     urls = list(profiles.status_urls(credential))
     base = settings.public_url.rstrip("/") + "/"
     if not urls or len(urls) > 8 or not all(url.startswith(base) for url in urls):
-        return None
+        return None, False
     found: dict[str, Mapping[str, Any] | OrgBookError] = {}
     signed = profiles.cached_status_lists(conn, urls, public_url=settings.public_url)
+    signed_anew = False
     for url in urls:
         try:
-            found[url] = signed.get(url) or profiles.status_list_for_url(
+            cached = signed.get(url)
+            signed_anew = signed_anew or cached is None
+            found[url] = cached or profiles.status_list_for_url(
                 engine,
                 url,
                 public_url=settings.public_url,
                 passphrase=registry.passphrase if registry else None,
+                ledger=registry.ledger if registry else None,
             )
         except OrgBookError as exc:
             found[url] = exc
-    return found
+    return found, signed_anew
 
 
 def _fetcher(
@@ -345,6 +391,8 @@ def verify_value(value: Any, ctx: _Context, *, ledger_keys: Any, now: datetime) 
             status_lists=fetch,
             newer_checkpoint=ctx.latest,
             consistency_proof=ctx.consistency,
+            key_entries=ctx.key_entries,
+            status_entries=ctx.status_entries,
         )
         return _report_out(report, "bundle", credential.get("id"))
     if not _looks_like_credential(value):
@@ -361,6 +409,8 @@ def verify_value(value: Any, ctx: _Context, *, ledger_keys: Any, now: datetime) 
             status_lists=fetch,
             newer_checkpoint=ctx.latest,
             consistency_proof=ctx.consistency,
+            key_entries=ctx.key_entries,
+            status_entries=ctx.status_entries,
         )
         return _report_out(report, "credential", value.get("id"))
     trusted = ctx.trusted
@@ -530,7 +580,7 @@ def router(settings: Settings) -> APIRouter:
         description=(
             "Body: a credential (from any issuer) or a bundle. Answers 200 with one result per "
             "check (schema, signature, issuer_key, issuer_trusted, key_valid_at_issuance, "
-            "validity_period, status and, for bundles and credentials issued here, "
+            "validity_period, status, status_logged and, for bundles and credentials issued here, "
             "ledger_inclusion, checkpoint, consistency, witnesses); `valid` is false when any "
             "failed. A body that is neither is a 400; over the size limit, a 413. Nothing is "
             "fetched from the network: DIDs other than did:key and this registry's issuers do "
@@ -651,7 +701,8 @@ def router(settings: Settings) -> APIRouter:
         summary="A signed Bitstring Status List credential",
         description=(
             "The issuer's revocation or suspension list number `number` (131,072 entries), "
-            "signed by its active key; re-signed when a bit changes. Short max-age."
+            "signed by its active key; re-signed when a bit changes, each signed version logged "
+            "on the ledger (statuslist.published). Short max-age."
         ),
         responses={200: {"content": {"application/json": {}}}},
         dependencies=read,
@@ -671,6 +722,7 @@ def router(settings: Settings) -> APIRouter:
             url,
             public_url=settings.public_url,
             passphrase=registry.passphrase if registry else None,
+            ledger=registry.ledger if registry else None,
         )
         return cached_json(
             request, canonicalize(document), immutable=False, max_age=STATUS_LIST_MAX_AGE

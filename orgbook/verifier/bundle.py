@@ -10,12 +10,19 @@ anyone; it verifies with nothing but the ledger's public key (a C2SP verifier ke
       "entry": {index, timestamp, kind, payload, prev},   # its ledger entry; JCS = the leaf
       "proof": "c2sp.org/tlog-proof@v1\\nindex N\\n<hashes>\\n\\n<signed checkpoint>",
       "issuer": {"entry": {...issuer.registered...}, "proof": "..."},
-      "issuerKeys": [{"entry": {...issuer.key.added|retired...}, "proof": "..."}, ...]
+      "issuerKeys": [{"entry": {...issuer.key.added|retired...}, "proof": "..."}, ...],
+      "status": {                               # optional (bundles from before it verify too)
+        "lists": [{"entry": {...statuslist.published...}, "proof": "..."}, ...],
+        "events": [{"entry": {...credential.revoked|suspended|unsuspended|superseded...},
+                    "proof": "..."}, ...]
+      }
     }
 
 The issuer's registration and keys come from the ledger itself (each entry with its own
 inclusion proof, under the same checkpoint), so an offline verifier learns which keys the issuer
-had, and when, without asking the network.
+had, and when, without asking the network. ``status`` carries revocation transparency as of the
+checkpoint: the latest logged version of each status list the credential names, and the
+credential's own revocation, suspension and supersession entries.
 
 What it must not do: I/O, or decide whether anything verifies (that is
 :mod:`orgbook.verifier.checks`). Parsing is strict about structure — :class:`BadInput` with the
@@ -221,7 +228,7 @@ def check_envelope(value: object) -> Mapping[str, Any]:
     credential = value.get("credential")
     if not isinstance(credential, Mapping):
         raise BadInput("the bundle's credential is a JSON object", field="/credential")
-    known = {"type", "version", "credential", "entry", "proof", "issuer", "issuerKeys"}
+    known = {"type", "version", "credential", "entry", "proof", "issuer", "issuerKeys", "status"}
     unexpected = sorted(set(value) - known)
     if unexpected:
         raise BadInput(f"unexpected bundle members {unexpected}", field="/" + unexpected[0])
@@ -230,6 +237,17 @@ def check_envelope(value: object) -> Mapping[str, Any]:
         raise BadInput("issuerKeys is a list", field="/issuerKeys")
     if len(keys) > MAX_ISSUER_KEYS:
         raise BadInput(f"more than {MAX_ISSUER_KEYS} issuer keys", field="/issuerKeys")
+    status = value.get("status")
+    if status is not None:
+        if not isinstance(status, Mapping) or set(status) - {"lists", "events"}:
+            raise BadInput("status is an object of lists and events", field="/status")
+        for name in ("lists", "events"):
+            items = status.get(name, [])
+            if not isinstance(items, list) or len(items) > MAX_ISSUER_KEYS:
+                raise BadInput(
+                    f"{name} is a list of at most {MAX_ISSUER_KEYS} entries",
+                    field=f"/status/{name}",
+                )
     return credential
 
 
@@ -244,6 +262,10 @@ def parse_bundle(obj: object) -> Bundle:
     keys = tuple(
         _proven_item(item, f"/issuerKeys/{i}") for i, item in enumerate(obj.get("issuerKeys", []))
     )
+    status = obj.get("status") or {}
+    for name in ("lists", "events"):
+        for i, item in enumerate(status.get(name, [])):
+            _proven_item(item, f"/status/{name}/{i}")
     return Bundle(credential, entry, issuer, keys)
 
 
@@ -263,6 +285,8 @@ def build_bundle(
     checkpoint_note: str,
     issuer: tuple[Entry, Sequence[bytes]] | None = None,
     issuer_keys: Sequence[tuple[Entry, Sequence[bytes]]] = (),
+    status_lists: Sequence[tuple[Entry, Sequence[bytes]]] | None = None,
+    status_events: Sequence[tuple[Entry, Sequence[bytes]]] = (),
 ) -> dict[str, Any]:
     """The bundle JSON: every proof is under the one signed checkpoint ``checkpoint_note``."""
     # Deep copies: the bundle shares no mutable state with the entries it was built from.
@@ -276,4 +300,9 @@ def build_bundle(
     if issuer is not None:
         body["issuer"] = proven_entry_json(issuer[0], issuer[1], checkpoint_note)
     body["issuerKeys"] = [proven_entry_json(e, p, checkpoint_note) for e, p in issuer_keys]
+    if status_lists is not None:
+        body["status"] = {
+            "lists": [proven_entry_json(e, p, checkpoint_note) for e, p in status_lists],
+            "events": [proven_entry_json(e, p, checkpoint_note) for e, p in status_events],
+        }
     return body

@@ -10,6 +10,10 @@ status) with keys learnt from the ledger, then these, in this order:
 2. ``key_valid_at_issuance`` — every proof's verification method was added for that issuer
    (``issuer.key.added``) before the credential's entry and not retired
    (``issuer.key.retired``) before it: ledger order, never clocks;
+2b. ``status_logged`` — revocation transparency: each status list served was logged on the
+   ledger (``statuslist.published``, its SHA-256), its bit for the credential agrees with the
+   credential's revocation, suspension and supersession entries as of that entry, and
+   ``status`` fails when those entries say revoked or suspended, whatever a list says;
 3. ``ledger_inclusion`` — the entry is ``credential.issued``, its payload credential is the
    presented one byte for byte (JCS), and its leaf hash ``SHA-256(0x00 ‖ JCS(entry))`` is included
    at its index under the checkpoint's root (RFC 9162 §2.1.3.2);
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +46,6 @@ from orgbook.did import (
     DID_CONTEXT,
     MULTIKEY_CONTEXT,
     VERIFICATION_RELATIONSHIPS,
-    DidResolver,
 )
 from orgbook.errors import BadInput, NotFound, OrgBookError, VerificationError
 from orgbook.ledger.merkle import verify_consistency, verify_inclusion
@@ -69,8 +73,10 @@ __all__ = [
     "check_issuer_trusted",
     "check_key_valid_at_issuance",
     "check_ledger_inclusion",
+    "check_status_logged",
     "check_witnesses",
     "consistency_failure",
+    "key_failure",
     "open_ledger_checkpoint",
     "verify_bundle",
 ]
@@ -78,6 +84,7 @@ __all__ = [
 LEDGER_CHECK_NAMES = (
     "issuer_trusted",
     "key_valid_at_issuance",
+    "status_logged",
     "ledger_inclusion",
     "checkpoint",
     "consistency",
@@ -397,14 +404,16 @@ def check_issuer_trusted(
 
 @dataclass(frozen=True, slots=True)
 class _KeyEvents:
-    added: Mapping[str, tuple[int, str, str]]  # key id -> (index, did, publicKeyMultibase)
-    retired: Mapping[str, int]  # key id -> index
+    """The key history the ledger proves: what was added and retired, at which index and time."""
+
+    added: Mapping[str, tuple[int, str, str, str]]  # key id -> (index, did, multikey, timestamp)
+    retired: Mapping[str, tuple[int, str]]  # key id -> (index, timestamp)
     unproven: Mapping[str, str]  # key id (or "") -> why its entry is not proven
 
 
 def _key_events(parts: Sequence[Part], trust: LedgerTrust) -> _KeyEvents:
-    added: dict[str, tuple[int, str, str]] = {}
-    retired: dict[str, int] = {}
+    added: dict[str, tuple[int, str, str, str]] = {}
+    retired: dict[str, tuple[int, str]] = {}
     unproven: dict[str, str] = {}
     for part in parts:
         key_id = ""
@@ -420,10 +429,70 @@ def _key_events(parts: Sequence[Part], trust: LedgerTrust) -> _KeyEvents:
         if entry.kind == "issuer.key.added":
             did, multikey = payload.get("did"), payload.get("publicKeyMultibase")
             if key_id and isinstance(did, str) and isinstance(multikey, str):
-                added.setdefault(key_id, (entry.index, did, multikey))
+                found = added.get(key_id)
+                if found is None or entry.index < found[0]:
+                    added[key_id] = (entry.index, did, multikey, entry.timestamp)
         elif entry.kind == "issuer.key.retired" and key_id:
-            retired[key_id] = min(entry.index, retired.get(key_id, entry.index))
+            found_retired = retired.get(key_id)
+            if found_retired is None or entry.index < found_retired[0]:
+                retired[key_id] = (entry.index, entry.timestamp)
     return _KeyEvents(added, retired, unproven)
+
+
+def key_failure(
+    events: _KeyEvents,
+    vm: str,
+    did: str | None,
+    *,
+    index: int | None = None,
+    at: datetime | None = None,
+    what: str = "the credential's entry",
+) -> str | None:
+    """Why key ``vm`` was not a key of ``did`` when something was signed, or None if it was.
+
+    The one answer every verification path gives, from the ledger's key history: the key was
+    added (``issuer.key.added``) for ``did`` before ``index`` (ledger order) and not retired
+    (``issuer.key.retired``) before it; without an index, the same as of the time ``at``
+    (the entries' timestamps), for what the ledger does not order, such as a status list signed
+    before status lists were logged.
+    """
+    found = events.added.get(vm)
+    if found is None:
+        why = events.unproven.get(vm) or events.unproven.get("")
+        if why is not None:
+            return f"the ledger entry adding key {vm} is not proven: {why}"
+        return f"key {vm} was never added on the ledger for {did}"
+    added_at, key_did, _, added_stamp = found
+    if key_did != did:
+        return f"key {vm} was added for {key_did}, not the issuer {did}"
+    retired = events.retired.get(vm)
+    if index is not None:
+        if added_at >= index:
+            return f"key {vm} was added at ledger index {added_at}, after {what} {index}"
+        if retired is not None and retired[0] < index:
+            return f"key {vm} was retired at ledger index {retired[0]}, before {what} {index}"
+    elif at is not None:
+        added_time = _entry_time(added_stamp)
+        if added_time is not None and at < added_time:
+            return f"key {vm} was added at {added_stamp}, after {what} ({_stamp(at)})"
+        retired_time = _entry_time(retired[1]) if retired is not None else None
+        # Same instant: not "after" (timestamps are coarser than the ledger's order).
+        if retired is not None and (retired_time is None or at > retired_time):
+            return f"key {vm} was retired at {retired[1]}, before {what} ({_stamp(at)})"
+    if vm in events.unproven and retired is None:
+        return f"a ledger entry about key {vm} is not proven: {events.unproven[vm]}"
+    return None
+
+
+def _entry_time(stamp: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _stamp(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
 
 
 def check_key_valid_at_issuance(
@@ -443,39 +512,222 @@ def _check_keys(credential: Any, events: _KeyEvents, entry_index: int | None) ->
     did = _issuer_did(credential)
     notes: list[str] = []
     for vm in methods:
-        found = events.added.get(vm)
-        if found is None:
-            why = events.unproven.get(vm) or events.unproven.get("")
-            if why is not None:
-                return Check(name, "fail", f"the ledger entry adding key {vm} is not proven: {why}")
-            return Check(name, "fail", f"key {vm} was never added on the ledger for {did}")
-        added_at, key_did, _ = found
-        if key_did != did:
-            return Check(name, "fail", f"key {vm} was added for {key_did}, not the issuer {did}")
-        if added_at >= entry_index:
-            return Check(
-                name,
-                "fail",
-                f"key {vm} was added at ledger index {added_at}, after the credential's entry "
-                f"{entry_index}",
-            )
-        retired_at = events.retired.get(vm)
-        if retired_at is not None and retired_at < entry_index:
-            return Check(
-                name,
-                "fail",
-                f"key {vm} was retired at ledger index {retired_at}, before the credential's "
-                f"entry {entry_index}",
-            )
-        if vm in events.unproven and retired_at is None:
-            return Check(
-                name, "fail", f"a ledger entry about key {vm} is not proven: {events.unproven[vm]}"
-            )
-        later = f", retired later at {retired_at}" if retired_at is not None else ""
-        notes.append(f"key {vm} added at ledger index {added_at}{later}")
+        failure = key_failure(events, vm, did, index=entry_index)
+        if failure is not None:
+            return Check(name, "fail", failure)
+        retired = events.retired.get(vm)
+        later = f", retired later at {retired[0]}" if retired is not None else ""
+        notes.append(f"key {vm} added at ledger index {events.added[vm][0]}{later}")
     return Check(
         name, "pass", f"valid at the credential's entry {entry_index}: " + "; ".join(notes)
     )
+
+
+# --- revocation transparency -------------------------------------------------------------------
+
+_REVOKING = ("credential.revoked", "credential.superseded")
+_SUSPENDING = ("credential.suspended", "credential.unsuspended")
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusLedger:
+    """What ledger-proven entries say about a credential's status and its lists."""
+
+    published: Mapping[tuple[str, str], int]  # (list URL, digest) -> statuslist.published index
+    latest: Mapping[str, int]  # list URL -> its latest statuslist.published index known
+    events: tuple[tuple[int, str], ...]  # (index, kind) of the credential's status entries
+    unproven: tuple[str, ...]
+    known: bool  # whether any status member was handed over at all
+
+    def revoked_before(self, index: int | None) -> tuple[int, str] | None:
+        """The first revoking entry (below ``index``, or anywhere)."""
+        return next(
+            (
+                (i, kind)
+                for i, kind in self.events
+                if kind in _REVOKING and (index is None or i < index)
+            ),
+            None,
+        )
+
+    def suspended_before(self, index: int | None) -> int | None:
+        """The suspension in force (below ``index``, or anywhere): its entry, else None."""
+        state: int | None = None
+        for i, kind in self.events:
+            if index is not None and i >= index:
+                break
+            if kind == "credential.suspended":
+                state = i
+            elif kind == "credential.unsuspended":
+                state = None
+        return state
+
+
+def _status_ledger(
+    parts: Sequence[Part], trust: LedgerTrust, credential_id: Any, *, known: bool
+) -> _StatusLedger:
+    published: dict[tuple[str, str], int] = {}
+    latest: dict[str, int] = {}
+    events: dict[int, str] = {}
+    unproven: list[str] = []
+    for part in parts:
+        failure = trust.unproven(part)
+        if failure is not None:
+            unproven.append(failure)
+            continue
+        assert isinstance(part, ProvenEntry)
+        entry, payload = part.entry, part.entry.payload
+        if entry.kind == "statuslist.published":
+            url, digest = payload.get("list"), payload.get("digest")
+            if isinstance(url, str) and isinstance(digest, str):
+                published[(url, digest)] = entry.index
+                latest[url] = max(entry.index, latest.get(url, entry.index))
+        elif entry.kind in _REVOKING + _SUSPENDING and payload.get("credential") == credential_id:
+            events[entry.index] = entry.kind
+    return _StatusLedger(published, latest, tuple(sorted(events.items())), tuple(unproven), known)
+
+
+@functools.lru_cache(maxsize=256)
+def _digest_of(document: bytes) -> str:
+    return hashlib.sha256(document).hexdigest()
+
+
+def _digest(listing: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) of a status list's RFC 8785 bytes, as ``statuslist.published`` logs it;
+    ``"?"`` when it has none."""
+    try:
+        return _digest_of(canonicalize(listing))
+    except OrgBookError:
+        return "?"
+
+
+def _list_bits(status: Check | None) -> dict[str, tuple[str, bool | None]]:
+    """List URL -> (purpose, the credential's bit in it) from the ``status`` check's details."""
+    found: dict[str, tuple[str, bool | None]] = {}
+    raw = status.details.get("entries") if status is not None else None
+    for item in raw if isinstance(raw, list) else []:
+        url, purpose = item.get("statusListCredential"), item.get("statusPurpose")
+        if isinstance(url, str) and isinstance(purpose, str):
+            bit = item.get("set")
+            found[url] = (purpose, bit if isinstance(bit, bool) else None)
+    return found
+
+
+def check_status_logged(
+    credential: Any,
+    ledger: _StatusLedger,
+    fetched: Mapping[str, Mapping[str, Any]],
+    status: Check | None,
+) -> Check:
+    """2b. The status lists served were logged, and agree with the ledger's status entries."""
+    name = "status_logged"
+    if ledger.unproven:
+        return Check(name, "fail", f"a status entry is not proven: {ledger.unproven[0]}")
+    if not ledger.known:
+        return Check(
+            name,
+            "skip",
+            "no status-list entries to check against (a bundle from before revocation "
+            "transparency): whether the status lists were logged was not checked",
+        )
+    revoked = ledger.revoked_before(None)
+    suspended = ledger.suspended_before(None)
+    if not fetched:
+        where = "the bundle's checkpoint" if status is None or status.outcome == "skip" else "now"
+        if revoked is not None:
+            return Check(
+                name,
+                "fail",
+                f"revoked: the ledger records {revoked[1]} at entry {revoked[0]} (as of {where})",
+            )
+        if suspended is not None:
+            return Check(
+                name,
+                "fail",
+                f"suspended: the ledger records credential.suspended at entry {suspended} (as of "
+                f"{where})",
+            )
+        if where == "now":
+            return Check(
+                name, "skip", "no status list could be read to compare with the ledger's entries"
+            )
+        recorded = ", ".join(str(i) for i in sorted(ledger.latest.values())) or "none"
+        return Check(
+            name,
+            "pass",
+            "the ledger entries carried record no revocation or suspension of this credential; "
+            f"its status lists were logged at entries {recorded} (the lists themselves were not "
+            "checked offline)",
+        )
+    bits = _list_bits(status)
+    notes: list[str] = []
+    for url, listing in fetched.items():
+        digest = _digest(listing)
+        index = ledger.published.get((url, digest))
+        if index is None:
+            newest = ledger.latest.get(url)
+            also = (
+                f"; the ledger's latest version of it is entry {newest}"
+                if newest is not None
+                else ""
+            )
+            return Check(
+                name,
+                "fail",
+                f"status list {url} (sha256 {digest[:16]}…) not recorded on the ledger{also}",
+                {"list": url, "digest": digest},
+            )
+        purpose, bit = bits.get(url, ("", None))
+        expected: bool | None = None
+        if purpose == "revocation":
+            expected = ledger.revoked_before(index) is not None
+        elif purpose == "suspension":
+            expected = ledger.suspended_before(index) is not None
+        if bit is not None and expected is not None and bit != expected:
+            said = "set" if bit else "clear"
+            return Check(
+                name,
+                "fail",
+                f"status list {url} (logged at entry {index}) disagrees with the ledger: the "
+                f"credential's {purpose} bit is {said}, but the ledger's entries before it say "
+                f"{'it is' if expected else 'it is not'} {_PURPOSE_STATE[purpose]}",
+                {"list": url, "digest": digest, "loggedAt": index},
+            )
+        notes.append(f"{url.rsplit('/', 2)[-2]} list logged at entry {index}")
+    return Check(
+        name,
+        "pass",
+        "; ".join(notes) + "; the bits agree with the ledger's status entries",
+    )
+
+
+_PURPOSE_STATE = {"revocation": "revoked", "suspension": "suspended"}
+
+
+def _ledger_status(status: Check, ledger: _StatusLedger) -> Check:
+    """``status`` decided by the ledger's entries when they say revoked or suspended."""
+    if not ledger.known or ledger.unproven or status.outcome == "skip":
+        return status
+    revoked = ledger.revoked_before(None)
+    if revoked is not None:
+        if status.failed and status.reason.startswith("revoked"):
+            return status
+        return Check(
+            "status",
+            "fail",
+            f"revoked (ledger entry {revoked[0]}, {revoked[1]}), whatever its status list says",
+            status.details,
+        )
+    suspended = ledger.suspended_before(None)
+    if suspended is not None and not (status.failed and status.reason.startswith("suspended")):
+        return Check(
+            "status",
+            "fail",
+            f"suspended (ledger entry {suspended}, credential.suspended), whatever its status "
+            "list says",
+            status.details,
+        )
+    return status
 
 
 # --- witnesses ----------------------------------------------------------------------------------
@@ -522,46 +774,28 @@ def check_witnesses(
 
 
 class _LedgerResolver:
-    """The issuer's DID document as the ledger tells it, merged with a fallback resolver's."""
+    """The issuer's DID document as the ledger's key history tells it; nothing else.
 
-    __slots__ = ("_documents", "_fallback")
+    Every key the ledger proves was added for a DID is listed; *when* it was valid is
+    :func:`key_failure`'s question, asked for the credential (at its entry) and for each
+    status list (when it was signed). No DID document served by anyone stands in for the
+    ledger: that is what made ``--online`` and the API disagree once a key had rotated.
+    """
 
-    def __init__(
-        self, documents: Mapping[str, dict[str, Any]], fallback: DidResolver | None
-    ) -> None:
+    __slots__ = ("_documents",)
+
+    def __init__(self, documents: Mapping[str, dict[str, Any]]) -> None:
         self._documents = documents
-        self._fallback = fallback
 
     def resolve(self, did: str) -> dict[str, Any]:
         ours = self._documents.get(did) if isinstance(did, str) else None
-        theirs: dict[str, Any] | None = None
-        if self._fallback is not None:
-            try:
-                theirs = self._fallback.resolve(did)
-            except OrgBookError:  # the fallback cannot tell: the ledger's answer stands
-                theirs = None
-        if ours is None and theirs is None:
+        if ours is None:
             if isinstance(did, str) and did.startswith("did:key:"):
                 from orgbook.did import resolve_did_key
 
                 return resolve_did_key(did)
             raise NotFound(f"no ledger-proven keys for {did!r}")
-        if theirs is None or not isinstance(theirs, dict):
-            return copy.deepcopy(ours) if ours is not None else {}
-        if ours is None:
-            return theirs
-        merged = copy.deepcopy(ours)
-        known = {m["id"] for m in merged["verificationMethod"]}
-        extra = theirs.get("verificationMethod")
-        for method in extra if isinstance(extra, list) else []:
-            if isinstance(method, Mapping) and method.get("id") not in known:
-                merged["verificationMethod"].append(dict(method))
-        for relationship in VERIFICATION_RELATIONSHIPS:
-            listed = theirs.get(relationship)
-            for ref in listed if isinstance(listed, list) else []:
-                if isinstance(ref, str) and ref not in merged[relationship]:
-                    merged[relationship].append(ref)
-        return merged
+        return copy.deepcopy(ours)
 
 
 def _ledger_documents(events: _KeyEvents) -> dict[str, dict[str, Any]]:
@@ -571,7 +805,7 @@ def _ledger_documents(events: _KeyEvents) -> dict[str, dict[str, Any]]:
     question, answered in ledger order.
     """
     documents: dict[str, dict[str, Any]] = {}
-    for key_id, (_, did, multikey) in events.added.items():
+    for key_id, (_, did, multikey, _) in events.added.items():
         if not key_id.startswith(did + "#"):
             continue
         doc = documents.setdefault(
@@ -623,6 +857,48 @@ def _guard(name: str, run: Callable[[], Check]) -> Check:
         return Check(name, "fail", f"check could not complete ({type(exc).__name__})")
 
 
+def _recording(
+    fetch: Callable[[str], Mapping[str, Any]] | None, seen: dict[str, Mapping[str, Any]]
+) -> Callable[[str], Mapping[str, Any]] | None:
+    """``fetch``, keeping each status list it returns in ``seen`` (URL -> list)."""
+    if fetch is None:
+        return None
+
+    def fetch_and_keep(url: str) -> Mapping[str, Any]:
+        listing = fetch(url)
+        if isinstance(listing, Mapping):
+            seen[url] = listing
+        return listing
+
+    return fetch_and_keep
+
+
+def _list_key_failure(
+    url: str, listing: Mapping[str, Any], events: _KeyEvents, index: int | None
+) -> str | None:
+    """Why a status list's signing key was not its issuer's key when it was signed, or None.
+
+    When the ledger logged the list (``index``), ledger order decides; otherwise the proof's
+    ``created`` time against the key entries' timestamps.
+    """
+    issuer = _issuer_did(listing)
+    raw = listing.get("proof")
+    for proof in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(proof, Mapping) or not isinstance(proof.get("verificationMethod"), str):
+            continue  # the status check reports an unusable proof
+        vm = proof["verificationMethod"]
+        created = proof.get("created")
+        at = _entry_time(created) if isinstance(created, str) else None
+        if index is None and (at is None or at.tzinfo is None):
+            continue
+        failure = key_failure(
+            events, vm, issuer, index=index, at=at, what="the status list was signed"
+        )
+        if failure is not None:
+            return f"status list {url}: {failure}"
+    return None
+
+
 def verify_bundle(
     bundle_obj: Any,
     *,
@@ -633,15 +909,18 @@ def verify_bundle(
     newer_checkpoint: str | None = None,
     consistency_proof: Sequence[bytes] | None = None,
     status_lists: Callable[[str], Mapping[str, Any]] | None = None,
-    resolver: DidResolver | None = None,
+    key_entries: Sequence[Any] = (),
+    status_entries: Sequence[Any] | None = None,
 ) -> Report:
     """Verify a bundle (any parsed JSON value) against the ledger key; never raises on input.
 
-    Keys come from the bundle's ledger-proven ``issuer.key.*`` entries, merged with
-    ``resolver``'s documents when one is given (keys only it knows still fail
-    ``key_valid_at_issuance``). ``status_lists(url)`` returns a status list credential (None:
-    status skipped). ``newer_checkpoint`` with ``consistency_proof`` (from the smaller tree to
-    the larger) enables the consistency check.
+    Keys come from the ledger's key history only: the bundle's ledger-proven ``issuer.key.*``
+    entries plus ``key_entries`` (more ``{entry, proof}`` items, e.g. the registry's current
+    ones under its latest checkpoint, so a status list signed by a key added after the bundle
+    was made can be checked). A key must be valid when the credential (its entry) or the status
+    list (its ``created``) was signed: :func:`key_failure`. ``status_lists(url)`` returns a
+    status list credential (None: status skipped). ``newer_checkpoint`` with
+    ``consistency_proof`` (from the smaller tree to the larger) enables the consistency check.
     """
     try:
         credential = check_envelope(bundle_obj)
@@ -652,14 +931,36 @@ def verify_bundle(
     raw_issuer = bundle_obj.get("issuer")
     issuer = _item(raw_issuer, "/issuer") if raw_issuer is not None else None
     keys = [_item(v, f"/issuerKeys/{i}") for i, v in enumerate(bundle_obj.get("issuerKeys", []))]
+    keys += [_item(v, f"(ledger key entry {i})") for i, v in enumerate(key_entries)]
     trust = LedgerTrust(ledger_keys)
     entry_index = main.entry.index if isinstance(main, ProvenEntry) else None
     note = _note_of(bundle_obj.get("proof"))
 
+    raw_status = bundle_obj.get("status")
+    raw_status = raw_status if isinstance(raw_status, Mapping) else {}
+    status_parts = [
+        _item(v, f"/status/{name}/{i}")
+        for name in ("lists", "events")
+        for i, v in enumerate(raw_status.get(name) or [])
+    ]
+    status_parts += [
+        _item(v, f"(ledger status entry {i})") for i, v in enumerate(status_entries or ())
+    ]
+    status_ledger = _status_ledger(
+        status_parts,
+        trust,
+        credential.get("id"),
+        known="status" in bundle_obj or status_entries is not None,
+    )
+
     events = _key_events(keys, trust)
-    ledger_resolver = _LedgerResolver(_ledger_documents(events), resolver)
+    ledger_resolver = _LedgerResolver(_ledger_documents(events))
+    fetched: dict[str, Mapping[str, Any]] = {}
     base = verify_credential(
-        credential, resolver=ledger_resolver, status_lists=status_lists, now=now
+        credential,
+        resolver=ledger_resolver,
+        status_lists=_recording(status_lists, fetched),
+        now=now,
     )
     trusted = _guard(
         "issuer_trusted", lambda: check_issuer_trusted(credential, issuer, entry_index, trust)
@@ -667,10 +968,25 @@ def verify_bundle(
     key_valid = _guard(
         "key_valid_at_issuance", lambda: _check_keys(credential, events, entry_index)
     )
+    status = base.check("status")
+    logged = _guard(
+        "status_logged",
+        lambda: check_status_logged(credential, status_ledger, fetched, status),
+    )
+    if status is not None:
+        status = _ledger_status(status, status_ledger)
+        for url, listing in fetched.items():
+            index = status_ledger.published.get((url, _digest(listing)))
+            failure = _list_key_failure(url, listing, events, index)
+            if failure is not None:
+                status = Check("status", "fail", failure, status.details)
+                break
     checks: list[Check] = []
     for check in base.checks:
         if check.name == "issuer_trusted":
             checks += [trusted, key_valid]
+        elif check.name == "status" and status is not None:
+            checks += [status, logged]
         else:
             checks.append(check)
     checks += [

@@ -235,6 +235,8 @@ def _online_bundle(
     min_witnesses: int,
     memory: CheckpointMemory | None,
     notes: list[str],
+    key_entries: Sequence[Any] = (),
+    status_entries: Sequence[Any] | None = None,
 ) -> Report:
     # 1. the registry's latest checkpoint, and a proof from the bundle's to it
     stated = _stated(bundle)
@@ -256,7 +258,8 @@ def _online_bundle(
         newer_checkpoint=latest_note,
         consistency_proof=proof,
         status_lists=status_lists,
-        resolver=online,
+        key_entries=key_entries,
+        status_entries=status_entries,
     )
     if latest is None or memory is None:
         return report
@@ -335,8 +338,24 @@ def verify_document(
         online.status_list if online is not None else status_lists,
         credential if isinstance(credential, Mapping) else {},
     )
+    key_entries: list[Any] = []
+    status_entries: list[Any] | None = None
     if online is not None and bundle is not None:
         latest_note = online.checkpoint()
+        # The issuer's key history as the ledger has it now (each entry proven under a
+        # checkpoint the ledger key signed): a status list signed after a key rotation is
+        # checked against the key that signed it, as every other path does.
+        cid = credential.get("id") if isinstance(credential, Mapping) else None
+        fresh = online.bundle(cid) if isinstance(cid, str) and value is bundle else None
+        raw_keys = fresh.get("issuerKeys") if fresh is not None else None
+        key_entries = list(raw_keys) if isinstance(raw_keys, list) else []
+        # And what the ledger says of the credential's status and its lists, as of now.
+        raw_status = fresh.get("status") if fresh is not None else None
+        if isinstance(raw_status, Mapping):
+            status_entries = [
+                *(raw_status.get("lists") or []),
+                *(raw_status.get("events") or []),
+            ]
     if now is None:
         now = datetime.now(UTC)
     if bundle is not None:
@@ -352,6 +371,8 @@ def verify_document(
                 min_witnesses=min_witnesses,
                 memory=memory,
                 notes=notes,
+                key_entries=key_entries,
+                status_entries=status_entries,
             )
         else:
             newer_note, proof, failure = (

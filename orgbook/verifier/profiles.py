@@ -411,14 +411,63 @@ def bundle_for(
         return ledger.entry(conn, index).entry, ledger.inclusion_proof(conn, index, size)
 
     logged = entry.payload.get("credential")
+    credential = logged if isinstance(logged, Mapping) else {}
     return build_bundle(
-        credential=logged if isinstance(logged, Mapping) else {},
+        credential=credential,
         entry=entry,
         proof=proof,
         checkpoint_note=note,
         issuer=proven(int(issuer_index)) if issuer_index < size else None,
         issuer_keys=[proven(i) for i in sorted(set(key_indices))],
+        status_lists=[proven(i) for i in _published_indices(conn, credential, size)],
+        status_events=[proven(i) for i in _status_event_indices(conn, credential_id, size)],
     )
+
+
+_STATUS_EVENT_KINDS = ("revoked", "suspended", "unsuspended", "superseded")
+
+
+def _status_event_indices(conn: Connection, credential_id: str, size: int) -> list[int]:
+    """Ledger indices of the credential's revocation, suspension and supersession entries.
+
+    Found through ``credential_events`` (indexed by credential), but what a verifier reads is
+    each ledger entry itself, proven under the checkpoint: the row only says where to look.
+    """
+    rows = conn.execute(
+        select(credential_events.c.ledger_index).where(
+            credential_events.c.credential_id == credential_id,
+            credential_events.c.kind.in_(_STATUS_EVENT_KINDS),
+            credential_events.c.ledger_index < size,
+        )
+    ).scalars()
+    return sorted(int(i) for i in rows)
+
+
+def _published_indices(conn: Connection, credential: Mapping[str, Any], size: int) -> list[int]:
+    """The ``statuslist.published`` entry of the latest logged version of each status list
+    ``credential`` names (below tree size ``size``)."""
+    from orgbook.issuer.store import status_list_versions
+
+    v = status_list_versions.c
+    found: list[int] = []
+    for url in status_urls(credential):
+        match = _STATUS_PATH.search(url)
+        if match is None:
+            continue
+        index = conn.execute(
+            select(v.ledger_index)
+            .where(
+                v.issuer_id == match.group(1),
+                v.purpose == match.group(2),
+                v.list_number == int(match.group(3)),
+                v.ledger_index < size,
+            )
+            .order_by(v.ledger_index.desc())
+            .limit(1)
+        ).scalar()
+        if index is not None:
+            found.append(int(index))
+    return sorted(set(found))
 
 
 # --- status lists for server-side verification --------------------------------------------------
@@ -496,13 +545,20 @@ def _parsed_list(signed: bytes) -> dict[str, Any]:
 
 
 def status_list_for_url(
-    engine: Engine, url: str, *, public_url: str, passphrase: bytes | None
+    engine: Engine,
+    url: str,
+    *,
+    public_url: str,
+    passphrase: bytes | None,
+    ledger: Ledger | None = None,
 ) -> dict[str, Any]:
     """The signed status list credential this registry serves at ``url``.
 
     The cached signature when it is current (a read transaction); otherwise signed anew when
-    this process holds the keys (a write transaction). :class:`NotFound` for a URL that is not
-    one of this registry's lists, or a stale list on a replica without keys.
+    this process holds the keys and the ledger (a write transaction that logs the new version,
+    ``statuslist.published``, and signs a checkpoint over it when it can, so a verifier can
+    prove it at once). :class:`NotFound` for a URL that is not one of this registry's lists, or
+    a stale list on a replica without keys.
     """
     from orgbook.issuer.statuslists import signed_list
 
@@ -511,17 +567,22 @@ def status_list_for_url(
         cached = cached_status_list(conn, url, public_url=public_url)
     if cached is not None:
         return cached
-    if passphrase is None:
+    if passphrase is None or ledger is None:
         raise NotFound(f"no current signed status list at {url} on this replica")
     with engine.begin() as conn:
-        return signed_list(
+        size = ledger.size(conn)
+        signed = signed_list(
             conn,
             issuer_id=issuer_id,
             purpose=purpose,
             number=number,
             public_url=public_url,
             passphrase=passphrase,
+            ledger=ledger,
         )
+        if ledger.signer is not None and ledger.size(conn) != size:
+            ledger.sign_checkpoint(conn)
+        return signed
 
 
 def status_urls(credential: Mapping[str, Any]) -> Iterable[str]:

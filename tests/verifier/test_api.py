@@ -149,6 +149,7 @@ def test_verify_a_bundle(client: TestClient, registry: Registry) -> None:
         "key_valid_at_issuance": "pass",
         "validity_period": "pass",
         "status": "pass",
+        "status_logged": "pass",
         "ledger_inclusion": "pass",
         "checkpoint": "pass",
         "consistency": "pass",

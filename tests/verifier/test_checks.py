@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orgbook.canonical import canonicalize
 from orgbook.credentials import CredentialType, build_credential, sign_credential
 from orgbook.crypto import Ed25519Signer
-from orgbook.did import LocalResolver, build_did_document
 from orgbook.ledger import merkle
 from orgbook.ledger.entry import GENESIS_PREV, Entry
 from orgbook.ledger.note import (
@@ -33,7 +34,12 @@ from orgbook.ledger.note import (
 )
 from orgbook.multibase import encode_multikey_ed25519
 from orgbook.statuslist import StatusList, build_status_list_credential, status_entry
-from orgbook.verifier.bundle import build_bundle, format_tlog_proof, parse_tlog_proof
+from orgbook.verifier.bundle import (
+    build_bundle,
+    format_tlog_proof,
+    parse_tlog_proof,
+    proven_entry_json,
+)
 from orgbook.verifier.checks import (
     LEDGER_CHECK_NAMES,
     check_witnesses,
@@ -193,13 +199,14 @@ def test_an_untouched_bundle_passes_every_check() -> None:
         "key_valid_at_issuance": "pass",
         "validity_period": "pass",
         "status": "pass",
+        "status_logged": "skip",  # a bundle without a status member: an old one
         "ledger_inclusion": "pass",
         "checkpoint": "pass",
         "consistency": "skip",
         "witnesses": "skip",
     }
     assert report.valid
-    assert [c.name for c in report.checks][-len(LEDGER_CHECK_NAMES) + 2 :] == [
+    assert [c.name for c in report.checks][-len(LEDGER_CHECK_NAMES) + 3 :] == [
         "ledger_inclusion",
         "checkpoint",
         "consistency",
@@ -208,10 +215,55 @@ def test_an_untouched_bundle_passes_every_check() -> None:
 
 
 def test_keys_come_from_the_ledger_not_from_a_resolver() -> None:
-    # A resolver that would hand out a stranger's key for the issuer changes nothing.
-    _, bundle = standard()
-    doc = build_did_document(DID, [("key-1", STRANGER.public_key, True)])
-    assert run(bundle, resolver=LocalResolver({DID: doc})).valid
+    # A key entry that is not proven under a checkpoint the ledger signed changes nothing.
+    world, bundle = standard()
+    stranger = world.add_key("key-9", STRANGER)
+    forged = {"entry": stranger.to_json(), "proof": bundle["issuerKeys"][0]["proof"]}
+    assert run(bundle, key_entries=[forged]).valid
+    # ... and one about the credential's own key makes its validity unprovable.
+    forged["entry"] = world.add_key("key-1", STRANGER).to_json()
+    found = failures(run(bundle, key_entries=[forged]))
+    assert set(found) == {"key_valid_at_issuance", "status"}  # key-1 also signed the list
+    assert "is not proven" in found["key_valid_at_issuance"]
+
+
+def test_a_status_list_signed_by_a_key_added_after_the_bundle() -> None:
+    # The bundle was made before key-2; the registry's current key entries (proven under its
+    # latest checkpoint) let the list signed by key-2 verify, as on every path.
+    world, bundle = standard()
+    world.add_key("key-2", KEY2)
+    world.retire_key("key-1")
+    later = world.bundle(world.entries[2])
+    listing = sign_credential(
+        {k: v for k, v in status_list().items() if k != "proof"},
+        KEY2,
+        verification_method=f"{DID}#key-2",
+        created="2026-06-01T00:00:00Z",
+    )
+    found = failures(run(bundle, status_lists=lambda url: listing))
+    assert set(found) == {"status"}
+    assert "key-2" in found["status"]
+    report = run(bundle, status_lists=lambda url: listing, key_entries=later["issuerKeys"])
+    assert report.valid, failures(report)
+
+
+def test_a_status_list_signed_by_a_retired_key() -> None:
+    # key-1 was retired (its entry stamped 2026-01-01); a list it signed after that is refused.
+    world, bundle = standard()
+    world.add_key("key-2", KEY2)
+    world.retire_key("key-1")
+    later = world.bundle(world.entries[2])
+    listing = sign_credential(
+        {k: v for k, v in status_list().items() if k != "proof"},
+        KEY1,
+        verification_method=f"{DID}#key-1",
+        created="2026-06-01T00:00:00Z",
+    )
+    found = failures(run(bundle, status_lists=lambda url: listing, key_entries=later["issuerKeys"]))
+    assert found == {
+        "status": f"status list {STATUS_URL}: key {DID}#key-1 was retired at {STAMP}, before "
+        "the status list was signed (2026-06-01T00:00:00Z)"
+    }
 
 
 # --- tampering: exactly the matching checks fail ------------------------------------------------
@@ -360,16 +412,17 @@ def test_a_key_added_after_issuance() -> None:
     }
 
 
-def test_an_unknown_key_that_a_resolver_vouches_for() -> None:
+def test_an_unknown_key_that_a_did_document_vouches_for() -> None:
+    # No DID document stands in for the ledger: a key only a document names does not resolve.
     world = World()
     world.register()
     world.add_key("key-1", KEY1)
     cred = world.issue(STRANGER, "key-9")
-    doc = build_did_document(DID, [("key-9", STRANGER.public_key, True)])
-    found = failures(run(world.bundle(cred), resolver=LocalResolver({DID: doc})))
-    assert found == {
-        "key_valid_at_issuance": f"key {DID}#key-9 was never added on the ledger for {DID}"
-    }
+    found = failures(run(world.bundle(cred)))
+    assert (
+        found["key_valid_at_issuance"] == f"key {DID}#key-9 was never added on the ledger for {DID}"
+    )
+    assert "signature" in found
 
 
 def test_an_unknown_key_offline_cannot_even_be_checked() -> None:
@@ -540,3 +593,84 @@ def test_any_part_replaced_by_anything_never_raises(part: str, value: Any) -> No
     bundle[part] = value
     report = run(bundle)
     assert isinstance(report, Report)
+
+
+# --- revocation transparency (status_logged) ----------------------------------------------------
+
+CID = "urn:uuid:00000000-0000-5000-8000-000000000001"
+
+
+def _logged(world: World, *items: Entry) -> list[dict[str, Any]]:
+    note = world.checkpoint()
+    return [proven_entry_json(e, world.proof(e.index), note) for e in items]
+
+
+def _publish(world: World, listing: Mapping[str, Any]) -> Entry:
+    return world.append(
+        "statuslist.published",
+        {
+            "issuer": "acme",
+            "did": DID,
+            "list": STATUS_URL,
+            "purpose": "revocation",
+            "number": 0,
+            "keyId": f"{DID}#key-1",
+            "digest": hashlib.sha256(canonicalize(listing)).hexdigest(),
+        },
+    )
+
+
+def test_a_logged_status_list_that_agrees_with_the_ledger() -> None:
+    world, bundle = standard()
+    listing = status_list()
+    published = _publish(world, listing)
+    report = run(bundle, status_lists=lambda url: listing, status_entries=_logged(world, published))
+    logged = report.check("status_logged")
+    assert logged is not None
+    assert logged.outcome == "pass", logged
+    assert f"logged at entry {published.index}" in logged.reason
+
+
+def test_a_status_list_the_ledger_never_recorded_fails() -> None:
+    world, bundle = standard()
+    published = _publish(world, status_list())
+    served = status_list(signer=KEY1, bits=(9,))  # another version: never logged
+    digest = hashlib.sha256(canonicalize(served)).hexdigest()
+    found = failures(
+        run(bundle, status_lists=lambda url: served, status_entries=_logged(world, published))
+    )
+    assert found == {
+        "status_logged": f"status list {STATUS_URL} (sha256 {digest[:16]}…) not recorded on the "
+        f"ledger; the ledger's latest version of it is entry {published.index}"
+    }
+
+
+def test_a_logged_list_whose_bit_was_cleared_after_a_revocation() -> None:
+    world, bundle = standard()
+    revoked = world.append("credential.revoked", {"credential": CID, "reason": "struck off"})
+    listing = status_list()  # bit 7 clear, re-signed and logged after the revocation
+    published = _publish(world, listing)
+    found = failures(
+        run(
+            bundle,
+            status_lists=lambda url: listing,
+            status_entries=_logged(world, revoked, published),
+        )
+    )
+    assert found["status"] == (
+        f"revoked (ledger entry {revoked.index}, credential.revoked), whatever its status list says"
+    )
+    assert "disagrees with the ledger" in found["status_logged"]
+    assert set(found) == {"status", "status_logged"}
+
+
+def test_offline_a_bundle_that_records_its_revocation() -> None:
+    world, _ = standard()
+    revoked = world.append("credential.revoked", {"credential": CID, "reason": "struck off"})
+    bundle = world.bundle(world.entries[2])
+    bundle["status"] = {"lists": [], "events": _logged(world, revoked)}
+    found = failures(run(bundle, status_lists=None))
+    assert found == {
+        "status_logged": f"revoked: the ledger records credential.revoked at entry "
+        f"{revoked.index} (as of the bundle's checkpoint)"
+    }

@@ -223,6 +223,7 @@ def test_cli_output_mentions_every_check(
         "key_valid_at_issuance",
         "validity_period",
         "status",
+        "status_logged",
         "ledger_inclusion",
         "checkpoint",
         "consistency",
