@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from orgbook import schemas
 from orgbook.cli import main
 from orgbook.errors import ConfigurationError
 from orgbook.issuer import bulk, recordcheck
@@ -87,14 +89,18 @@ def _state(registry: Registry) -> dict[str, Any]:
 
 @pytest.fixture
 def broken_record_schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The record schema catalogue does not load (as when the schemas are not installed)."""
-    empty = tmp_path / "no-schemas"
-    empty.mkdir()
-    caches = [records_module._validators, recordcheck.compiled_checks]
+    """The schema catalogue has no record schemas (as when they are not installed)."""
+    root = tmp_path / "schemas"
+    shutil.copytree(schemas.schemas_dir() / "credentials", root / "credentials")
+    caches = [
+        schemas._catalogue,
+        schemas._validator,
+        records_module._validators,
+        recordcheck.compiled_checks,
+    ]
     for cached in caches:
         cached.cache_clear()
-    monkeypatch.setattr(records_module, "SCHEMA_DIR", empty)
-    monkeypatch.setattr(recordcheck, "SCHEMA_DIR", empty)
+    monkeypatch.setattr(schemas, "schemas_dir", lambda: root)
     yield
     monkeypatch.undo()
     for cached in caches:
