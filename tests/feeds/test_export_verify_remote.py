@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -229,14 +230,18 @@ def test_cli_says_could_not_check_when_the_limit_outlasts_its_patience(
     assert code == 2, out + err
     assert "INVALID" not in out
     assert out.startswith("export NOT VERIFIED")
-    assert f"could not check {_credentials(export_file)} credentials" in err
+    # The bucket refills 2 tokens a second: a proof or two may still get through after draining.
+    found = re.search(r"could not check (\d+) credentials", err)
+    assert found is not None, err
+    assert 0 < int(found.group(1)) <= _credentials(export_file)
     assert "429" in err
     code = main([*args, "--online", limited_server, "--max-wait", "0", "--json"])
     body = json.loads(capsys.readouterr().out)
     assert code == 2
     assert body["valid"] is False
     assert body["problems"] == []
-    assert body["unchecked"] == _credentials(export_file)
+    assert body["unchecked"] > 0
+    assert body["unchecked"] + body["proven"] == _credentials(export_file)
     assert not (elsewhere / "orgbook-data").exists()
 
 
