@@ -59,6 +59,7 @@ from orgbook.issuer.store import (
     organisations,
     relationships,
     search_pending,
+    status_list_versions,
     status_lists,
 )
 from orgbook.ledger.derive import DerivationError, derive, scratch_engine
@@ -432,6 +433,16 @@ def _derived_status_lists(conn: Connection) -> Rows:
         yield issuer_id, purpose, number, bits, bits
 
 
+def _explain_version(scratch: Connection, key: Key, field: str, s: Any, d: Any) -> Explanation:
+    found = _scalar(
+        scratch,
+        select(status_list_versions.c.ledger_index).where(
+            status_list_versions.c.digest == key["digest"]
+        ),
+    )
+    return Explanation(found, s, d)
+
+
 def _columns(table: Table, key: Sequence[str], skip: Sequence[str] = ()) -> tuple[str, ...]:
     return tuple(c.name for c in table.columns if c.name not in key and c.name not in skip)
 
@@ -477,6 +488,12 @@ COMPARISONS: tuple[Comparison, ...] = (
         absent={"bits": _ZERO_LIST, "signed": _ZERO_LIST},
         stored=_stored_status_lists,
         derived=_derived_status_lists,
+    ),
+    Comparison(
+        status_list_versions,
+        ("digest",),
+        _columns(status_list_versions, ("digest",)),
+        _explain_version,
     ),
     Comparison(
         search_org,

@@ -33,6 +33,7 @@ from orgbook.issuer.store import (
     organisations,
     relationships,
     search_pending,
+    status_list_versions,
     status_lists,
 )
 from orgbook.ledger.projection_audit import audit_projections
@@ -139,7 +140,7 @@ def test_an_untouched_registry_audits_clean(
     code, out = built.audit(capsys)
     assert code == 0, out
     assert "ledger sound" in out
-    assert re.search(r"projections sound: [\d,]+ rows in 14 tables", out), out
+    assert re.search(r"projections sound: [\d,]+ rows in 15 tables", out), out
     with built.registry.engine.connect() as conn:
         report = audit_projections(conn, built.registry.ledger)
         revoked_states = conn.execute(
@@ -269,6 +270,27 @@ def test_a_stale_signed_status_list_is_caught_though_the_bits_are_right(
     assert ".signed[" in out
     assert "is 0, the ledger gives 1" in out
     assert source_of(out)[1] == "credential.suspended"
+
+
+def test_a_logged_status_list_version_deleted(
+    built: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Revocation transparency: the record of which signed lists the ledger logged.
+    row = built.one(
+        select(status_list_versions.c.digest, status_list_versions.c.ledger_index).order_by(
+            status_list_versions.c.ledger_index
+        )
+    )
+    assert row is not None
+    built.tamper(
+        lambda c: c.execute(
+            delete(status_list_versions).where(status_list_versions.c.digest == row.digest)
+        )
+    )
+    code, out = built.audit(capsys)
+    assert code == 1
+    assert f"status_list_versions[digest='{row.digest}'] is missing (the ledger derives it)" in out
+    assert source_of(out)[0] == row.ledger_index
 
 
 def test_a_suspension_lifted_in_the_database_only(
