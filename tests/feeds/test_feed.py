@@ -259,10 +259,10 @@ def test_long_poll_without_news_waits_then_answers_empty(
     _, client, counted = watched
     end = client.get("/api/v1/feed", params={"after": 10**6}).json()["treeSize"] - 1
     assert counted.count == 0  # no wait asked, no watching
-    quiet = client.get("/api/v1/feed", params={"after": end, "wait": 0.2})
+    quiet = client.get("/api/v1/feed", params={"after": end, "wait": 1})
     assert quiet.status_code == 200
     assert quiet.json()["items"] == []
-    assert counted.count >= 2  # it looked again after the first answer was empty
+    assert counted.count >= 1  # it watched the ledger instead of answering at once
 
 
 def test_long_poll_returns_when_an_entry_arrives(

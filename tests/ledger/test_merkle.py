@@ -462,3 +462,31 @@ def test_overlong_proofs_are_refused_without_reading_them() -> None:
     fine = _Watched(GO_INCLUSION[0][2])
     assert verify_inclusion(LEAF_HASHES[0], 0, 8, fine, ROOTS[8])
     assert fine.walked
+
+
+@pytest.mark.parametrize(
+    ("call", "detail", "field"),
+    [
+        (lambda: leaf_hash("abc"), "leaf data must be bytes", "data"),
+        (lambda: node_hash("a", A), "node children must be bytes", "left"),
+        (lambda: node_hash(A, "b"), "node children must be bytes", "right"),
+        (
+            lambda: inclusion_proof(3, LEAF_HASHES[:3]),
+            "leaf index out of range for a tree of size 3",
+            "index",
+        ),
+        (lambda: consistency_proof(4, LEAF_HASHES[:3]), "old size must be in [0, 3]", "old_size"),
+        (lambda: consistency_proof(-1, LEAF_HASHES[:3]), "old size must be in [0, 3]", "old_size"),
+        (lambda: root_hash("nope"), "leaf hashes must be a sequence of bytes", "leaf_hashes"),
+        (lambda: root_hash([b"short"]), "every leaf hash must be 32 bytes", "leaf_hashes"),
+    ],
+    ids=["leaf", "left", "right", "index", "old_size", "negative", "not_a_list", "short_hash"],
+)
+def test_each_refusal_says_what_is_wrong_and_where(
+    call: Callable[[], object], detail: str, field: str
+) -> None:
+    # What an API caller sees in problem+json (detail and field): pinned, not just "some error".
+    with pytest.raises(BadInput) as caught:
+        call()
+    assert (caught.value.detail, caught.value.field) == (detail, field)
+    assert caught.value.problem()["field"] == field
