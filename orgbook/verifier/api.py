@@ -74,6 +74,18 @@ VERIFY_EXAMPLES: dict[str, Any] = {
             "proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022"},
         },
     },
+    "bundle": {
+        "summary": "A bundle (as downloaded from /api/v1/credentials/{id}/bundle)",
+        "value": {
+            "type": "OrgBookBundle",
+            "version": 1,
+            "credential": {"…": "the signed credential"},
+            "entry": {"index": 6, "timestamp": "…", "kind": "credential.issued"},
+            "proof": "c2sp.org/tlog-proof@v1\nindex 6\n…\n\n<signed checkpoint>",
+            "issuer": {"entry": {}, "proof": "…"},
+            "issuerKeys": [{"entry": {}, "proof": "…"}],
+        },
+    },
 }
 
 
