@@ -36,6 +36,7 @@ from orgbook.http.middleware import (
 )
 from orgbook.http.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
 from orgbook.http.ratelimit import RateLimiter
+from orgbook.http.serving import limit_threads
 from orgbook.metrics import Metrics, MetricsMiddleware
 from orgbook.metrics import router as metrics_router
 
@@ -177,6 +178,7 @@ def create_app(
         # Migrations at start-up (orgbook.db.create_all): one query when already at head;
         # replicas starting together queue on the migration lock.
         await run_in_threadpool(create_all, app_engine)
+        limit_threads(settings.threads)  # orgbook.http.serving: why few threads per process
         try:
             yield
         finally:

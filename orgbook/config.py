@@ -46,6 +46,12 @@ class Settings:
     verify_rate_limit_per_minute: int = 120
     issuer_rate_limit_per_minute: int = 1200
     rate_limit_max_clients: int = 100_000
+    rate_limit_storage: str = ""
+    """Where rate-limit counters live (a ``limits`` storage URI); empty: chosen by the server."""
+    workers: int = 0
+    """Server processes for ``orgbook serve``; 0: one per core."""
+    threads: int = 4
+    """Threads per process for routes that block (database reads)."""
     cors_origins: tuple[str, ...] = ("*",)
     """Origins allowed to call the public API from a browser."""
     issuer_cors_origins: tuple[str, ...] = ()
@@ -199,6 +205,9 @@ PARSERS: dict[str, Callable[[str, object], Any]] = {
     "verify_rate_limit_per_minute": _int(0),
     "issuer_rate_limit_per_minute": _int(0),
     "rate_limit_max_clients": _int(1),
+    "rate_limit_storage": _line,
+    "workers": _int(0),
+    "threads": _int(1),
     "cors_origins": _origins(allow_any=True),
     "issuer_cors_origins": _origins(allow_any=False),
     "trusted_proxies": _networks,

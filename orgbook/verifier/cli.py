@@ -2,8 +2,9 @@
 
 ``orgbook verify FILE`` verifies a bundle or a credential and prints one line per check (or
 JSON with ``--json``); exit 0 valid, 1 invalid (including a registry refused for an inconsistent
-checkpoint), 2 unusable input. ``orgbook serve`` runs the application with uvicorn (one worker,
-no access log unless ``ORGBOOK_ACCESS_LOG``).
+checkpoint), 2 unusable input. ``orgbook serve`` runs the application through
+``orgbook.http.serving`` (one worker process per core unless ``--workers``; no access log unless
+``ORGBOOK_ACCESS_LOG``).
 
 What it must not do: verification logic (``orgbook.verifier.offline``, ``checks``).
 """
@@ -14,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from orgbook.errors import BadInput, ConfigurationError, OrgBookError
+from orgbook.errors import BadInput, OrgBookError
 
 __all__ = ["register", "run_serve", "run_verify"]
 
@@ -65,6 +66,12 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--db", metavar="URL", help="database URL (default: ORGBOOK_DATABASE_URL)")
     serve.add_argument("--data-dir", metavar="DIR", help="data directory (default: ./orgbook-data)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="server processes (default: ORGBOOK_WORKERS, else one per core)",
+    )
     serve.set_defaults(func=run_serve)
 
 
@@ -130,27 +137,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from orgbook.app import create_app, freeze_startup_heap
     from orgbook.cliutil import settings_from_args
-    from orgbook.registry import open_registry, resolve_passphrase
+    from orgbook.http.serving import serve
 
-    settings = settings_from_args(args)
-    try:
-        passphrase: bytes | None = resolve_passphrase(settings, prompt=False)
-    except ConfigurationError:
-        passphrase = None  # a verifier replica: public keys only, cached status lists
-    registry = open_registry(settings, signing=passphrase is not None, passphrase=passphrase)
-    app = create_app(settings, registry=registry)
-    print(f"orgbook: serving on http://{args.host}:{args.port}/", file=sys.stderr)
-    freeze_startup_heap()
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        workers=1,
-        access_log=False,
-        log_level="warning",
-    )
+    serve(settings_from_args(args), host=args.host, port=args.port, workers=args.workers)
     return 0
