@@ -30,7 +30,14 @@ from orgbook.errors import ConfigurationError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["app_factory", "available_cores", "limit_threads", "serve", "worker_count"]
+__all__ = [
+    "app_factory",
+    "available_cores",
+    "limit_threads",
+    "serve",
+    "shared_rate_limit_uri",
+    "worker_count",
+]
 
 LOOP = "uvloop"
 HTTP = "httptools"
@@ -50,6 +57,14 @@ def worker_count(settings: Settings, requested: int | None = None) -> int:
     if count < 0:
         raise ConfigurationError("--workers must be 0 (one per core) or more", field="workers")
     return count or available_cores()
+
+
+def shared_rate_limit_uri(settings: Settings) -> str:
+    """The rate-limit storage the workers of one host share when none is configured."""
+    from orgbook.http.ratestore import SCHEME
+
+    path = (settings.data_dir / "ratelimit.sqlite3").resolve()
+    return f"{SCHEME}://{path}"
 
 
 def limit_threads(threads: int) -> None:
@@ -89,6 +104,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int | None = Non
     count = worker_count(settings, workers)
     os.environ[env_name("database_url")] = settings.database_url
     os.environ[env_name("data_dir")] = str(settings.data_dir)
+    if count > 1 and not settings.rate_limit_storage:
+        # One client, one limit, whichever worker the kernel hands its connections to.
+        os.environ[env_name("rate_limit_storage")] = shared_rate_limit_uri(settings)
     print(
         f"orgbook: serving on http://{host}:{port}/ with {count} worker process"
         f"{'es' if count != 1 else ''}",
