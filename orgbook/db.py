@@ -81,7 +81,8 @@ def _sqlite_setup(engine: Engine) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         # Straight to the driver: exec_driver_sql's execution context and events cost more
         # than the statement (≈9 % of a small read request's CPU).
-        conn.connection.driver_connection.execute(_BEGIN[mode])
+        driver: Any = conn.connection.driver_connection
+        driver.execute(_BEGIN[mode])
 
 
 def make_engine(url: str | None = None, *, echo: bool = False, **kwargs: Any) -> Engine:
