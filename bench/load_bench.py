@@ -1,8 +1,8 @@
 """Load benchmark of the public read path and the verify endpoint, driven by wrk.
 
-    python bench/load_bench.py [--orgs 2000 | --data-dir DIR] [--workers 1,2] [--connections 1,8,64]
-                               [--seconds 5] [--server uvicorn|granian] [--classes search,verify…]
-                               [--json out.json]
+    python bench/load_bench.py [--orgs 2000 | --data-dir DIR --port P] [--workers 1,2]
+                               [--connections 1,8,64] [--seconds 5] [--classes search,verify…]
+                               [--server uvicorn|uvicorn-h11|granian] [--json out.json]
 
 Builds the demo registry (``orgbook demo --no-serve``, ``--orgs`` organisations, SQLite) unless
 ``--data-dir`` names one already built (``orgbook demo --data-dir DIR --port P --no-serve``;
@@ -10,12 +10,13 @@ it is served on that port, ``--port``, which its public URL and ledger origin na
 request file per endpoint class from its database (distinct organisations, credentials, ledger
 indexes; search and autocomplete terms drawn from the names; bundles downloaded once and posted
 to ``POST /api/v1/verify``), then for each worker count starts ``orgbook serve --workers N`` on
-127.0.0.1 (or granian on :func:`orgbook.http.serving.app_factory`, ``--server granian``), rate
-limits off, and runs ``wrk`` (``bench/load_requests.lua``) for ``--seconds`` per class and per
-connection count. It prints, per row: requests/s, p50, p99, errors (connect, read, write,
-timeouts, non-2xx) and the server's CPU milliseconds per request (all its processes; the stable
-figure on a shared machine). Bounded: classes × connection counts × worker counts runs of
-``--seconds`` each, plus start-up.
+127.0.0.1 (or, to compare servers, granian or uvicorn with h11 and asyncio on
+:func:`orgbook.http.serving.app_factory`: ``--server granian|uvicorn-h11``), rate limits off,
+and runs ``wrk`` (``bench/load_requests.lua``) for ``--seconds`` per class and per connection
+count. It prints, per row: requests/s, p50, p99, errors (connect, read, write, timeouts,
+non-2xx) and the server's CPU milliseconds per request (all its processes; the stable figure on
+a shared machine). Bounded: classes × connection counts × worker counts runs of ``--seconds``
+each, plus start-up.
 """
 
 from __future__ import annotations
@@ -145,6 +146,11 @@ class Server:
                 str(port),
                 "orgbook.http.serving:app_factory",
             ]
+        elif server == "uvicorn-h11":  # uvicorn's pure-Python parser and asyncio's loop
+            argv = [sys.executable, "-m", "uvicorn", "--factory", "--http", "h11"]
+            argv += ["--loop", "asyncio", "--no-access-log", "--log-level", "warning"]
+            argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+            argv += ["orgbook.http.serving:app_factory"]
         else:
             argv = [sys.executable, "-m", "orgbook", "serve", "--port", str(port)]
             argv += ["--workers", str(workers)]
@@ -187,7 +193,9 @@ def main() -> int:
     parser.add_argument("--workers", default=f"1,{os.cpu_count() or 1}")
     parser.add_argument("--connections", default="1,8,64")
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument(
+        "--server", choices=("uvicorn", "uvicorn-h11", "granian"), default="uvicorn"
+    )
     parser.add_argument("--classes", default=",".join(CLASSES))
     parser.add_argument(
         "--port",
