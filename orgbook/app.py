@@ -210,7 +210,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(settings.metrics_dir or None)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     app.include_router(health.router(), responses=PROBLEM_RESPONSES)

@@ -52,6 +52,8 @@ class Settings:
     """Server processes for ``orgbook serve``; 0: one per core."""
     threads: int = 4
     """Threads per process for routes that block (database reads)."""
+    metrics_dir: str = ""
+    """Where the workers of one server share their metrics (set by ``orgbook serve``)."""
     cors_origins: tuple[str, ...] = ("*",)
     """Origins allowed to call the public API from a browser."""
     issuer_cors_origins: tuple[str, ...] = ()
@@ -208,6 +210,7 @@ PARSERS: dict[str, Callable[[str, object], Any]] = {
     "rate_limit_storage": _line,
     "workers": _int(0),
     "threads": _int(1),
+    "metrics_dir": _line,
     "cors_origins": _origins(allow_any=True),
     "issuer_cors_origins": _origins(allow_any=False),
     "trusted_proxies": _networks,

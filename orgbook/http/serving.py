@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
@@ -107,6 +108,13 @@ def serve(settings: Settings, *, host: str, port: int, workers: int | None = Non
     if count > 1 and not settings.rate_limit_storage:
         # One client, one limit, whichever worker the kernel hands its connections to.
         os.environ[env_name("rate_limit_storage")] = shared_rate_limit_uri(settings)
+    if count > 1:
+        # A scrape reaches one worker: it answers for all of them (orgbook.metrics).
+        metrics_dir = Path(settings.metrics_dir or settings.data_dir / "metrics").resolve()
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in metrics_dir.glob("*.json"):  # a previous run's workers
+            stale.unlink()
+        os.environ[env_name("metrics_dir")] = str(metrics_dir)
     print(
         f"orgbook: serving on http://{host}:{port}/ with {count} worker process"
         f"{'es' if count != 1 else ''}",

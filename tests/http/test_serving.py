@@ -20,6 +20,7 @@ from orgbook.config import Settings, get_settings
 from orgbook.errors import ConfigurationError
 from orgbook.http import serving
 from orgbook.http.deps import EngineDep, SettingsDep, get_engine
+from orgbook.metrics import Metrics
 from tests.http import TestClient, make_app
 
 
@@ -130,3 +131,32 @@ def _children(pid: int) -> list[str]:
         for child in out.stdout.split()
         if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
     ]
+
+
+async def _record_and_flush(metrics: Metrics, route: str, count: int) -> None:
+    for _ in range(count):
+        metrics.record("GET", route, 200, 0.003, b"")
+    metrics.flush()
+
+
+def test_a_scrape_adds_up_every_workers_metrics(tmp_path: Path) -> None:
+    import asyncio
+
+    share = tmp_path / "metrics"
+    other = Metrics(share)
+    asyncio.run(_record_and_flush(other, "/api/v1/organisations", 3))
+    (share / f"{os.getpid()}.json").rename(share / "1.json")  # as if another worker wrote it
+    own = Metrics(share)
+    asyncio.run(_record_and_flush(own, "/api/v1/organisations", 2))
+    asyncio.run(_record_and_flush(own, "/api/v1/ledger/checkpoint", 1))
+    text = own.render()
+    assert (
+        'orgbook_http_requests_total{method="GET",route="/api/v1/organisations",status="200"} 5'
+        in text
+    )
+    assert 'orgbook_search_duration_seconds_count{route="/api/v1/organisations"} 5' in text
+    assert 'route="/api/v1/ledger/checkpoint",status="200"} 1' in text
+    # Alone (no share directory), a process answers for itself.
+    alone = Metrics()
+    alone.record("GET", "/api/v1/organisations", 200, 0.003, b"")
+    assert 'route="/api/v1/organisations",status="200"} 1' in alone.render()
