@@ -213,6 +213,8 @@ def http(
         settings.database_url,
         "--data-dir",
         str(settings.data_dir),
+        "--workers",
+        "1",  # the server CPU measured below is this one process's
     ]
     server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -42,6 +42,7 @@ from orgbook.http.problems import (
     install_problem_handlers,
 )
 from orgbook.http.ratelimit import RateLimiter
+from orgbook.http.serving import limit_threads
 from orgbook.metrics import Metrics, MetricsMiddleware
 from orgbook.metrics import router as metrics_router
 
@@ -253,6 +254,7 @@ def create_app(
         # Migrations at start-up (orgbook.db.create_all): one query when already at head;
         # replicas starting together queue on the migration lock.
         await run_in_threadpool(create_all, app_engine)
+        limit_threads(settings.threads)  # orgbook.http.serving: why few threads per process
         try:
             yield
         finally:
@@ -284,7 +286,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(settings.metrics_dir or None)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     app.include_router(health.router(), responses=PROBLEM_RESPONSES)

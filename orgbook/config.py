@@ -50,6 +50,14 @@ class Settings:
     """Longest long-poll ``GET /api/v1/feed?wait=`` may ask for (0: no long-polling)."""
     feed_stream_max_seconds: int = 3600
     """Longest ``GET /api/v1/feed/stream?timeout=`` may ask for before the stream ends."""
+    rate_limit_storage: str = ""
+    """Where rate-limit counters live (a ``limits`` storage URI); empty: chosen by the server."""
+    workers: int = 0
+    """Server processes for ``orgbook serve``; 0: one per core."""
+    threads: int = 4
+    """Threads per process for routes that block (database reads)."""
+    metrics_dir: str = ""
+    """Where the workers of one server share their metrics (set by ``orgbook serve``)."""
     cors_origins: tuple[str, ...] = ("*",)
     """Origins allowed to call the public API from a browser."""
     issuer_cors_origins: tuple[str, ...] = ()
@@ -205,6 +213,10 @@ PARSERS: dict[str, Callable[[str, object], Any]] = {
     "rate_limit_max_clients": _int(1),
     "feed_max_wait_seconds": _int(0),
     "feed_stream_max_seconds": _int(1),
+    "rate_limit_storage": _line,
+    "workers": _int(0),
+    "threads": _int(1),
+    "metrics_dir": _line,
     "cors_origins": _origins(allow_any=True),
     "issuer_cors_origins": _origins(allow_any=False),
     "trusted_proxies": _networks,

@@ -52,6 +52,9 @@ def is_postgres(bind: Engine | Connection) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+_BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")}
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -76,7 +79,10 @@ def _sqlite_setup(engine: Engine) -> None:
         # Every transaction takes the write lock up front: concurrent writers queue on
         # busy_timeout rather than dead-locking on a shared->reserved upgrade.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver: exec_driver_sql's execution context and events cost more
+        # than the statement (≈9 % of a small read request's CPU).
+        driver: Any = conn.connection.driver_connection
+        driver.execute(_BEGIN[mode])
 
 
 def make_engine(url: str | None = None, *, echo: bool = False, **kwargs: Any) -> Engine:

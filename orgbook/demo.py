@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from orgbook.app import create_app, freeze_startup_heap
+    from orgbook.http.serving import HTTP, LOOP
     from orgbook.registry import DEMO_PASSPHRASE_FILE, demo_passphrase, open_registry
 
     public_url = f"http://{args.host}:{args.port}"
@@ -157,5 +158,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     app = create_app(settings, engine=registry.engine, registry=registry)
     freeze_startup_heap()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        loop=LOOP,
+        http=HTTP,
+        log_level="warning",
+        access_log=False,
+    )
     return 0

@@ -19,14 +19,24 @@ Metrics (per process unless said otherwise):
   incrementally by issuer over an index), ``orgbook_ledger_entries``,
   ``orgbook_ledger_checkpoint_size``.
 
+With several worker processes (``orgbook serve --workers N``) a scrape reaches one of them, so
+each worker also writes its figures to ``<share_dir>/<pid>.json`` (``ORGBOOK_METRICS_DIR``, set
+by ``orgbook serve``), at most 50 ms after a request and never on the request's path; a scrape
+waits that long, then answers the sum of its own figures and every other worker's file.
+
 What it must not do: read request bodies, or label by anything a client controls freely.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import Engine, func, select
@@ -42,6 +52,8 @@ SEARCH_ROUTES = frozenset({"/api/v1/organisations", "/api/v1/organisations/autoc
 VERIFY_ROUTE = "/api/v1/verify"
 ISSUER_PREFIX = "/api/v1/issuer"
 UNMATCHED = "(unmatched)"
+FLUSH_SECONDS = 0.05
+"""With several workers: how long a worker's figures may wait before it writes them."""
 _VALID = b'"valid":true'
 _INVALID = b'"valid":false'
 
@@ -86,7 +98,9 @@ def _number(value: float) -> str:
 class Metrics:
     """The metrics of one application (``app.state.metrics``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, share_dir: Path | str | None = None) -> None:
+        self.share_dir = Path(share_dir) if share_dir else None
+        self._flush_pending = False
         self.requests: dict[Labels, int] = {}
         self.durations = Histogram()
         self.search = Histogram()
@@ -111,6 +125,57 @@ class Metrics:
         elif route.startswith(ISSUER_PREFIX):
             pair = (route, str(status))
             self.issuer_requests[pair] = self.issuer_requests.get(pair, 0) + 1
+        if self.share_dir is not None and not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+
+    # --- several workers -----------------------------------------------------------------------
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": [[*k, v] for k, v in self.requests.items()],
+            "durations": [[list(k), row] for k, row in self.durations.series.items()],
+            "search": [[list(k), row] for k, row in self.search.series.items()],
+            "verifications": [[*k, v] for k, v in self.verifications.items()],
+            "issuer_requests": [[*k, v] for k, v in self.issuer_requests.items()],
+        }
+
+    def flush(self) -> None:
+        """Write this worker's figures where the other workers' scrapes read them."""
+        self._flush_pending = False
+        if self.share_dir is None:
+            return
+        self.share_dir.mkdir(parents=True, exist_ok=True)
+        path = self.share_dir / f"{os.getpid()}.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self._snapshot()))
+        os.replace(temporary, path)
+
+    def _merged(self) -> Metrics:
+        """This worker's figures plus every other worker's last written ones."""
+        merged = Metrics()
+        snapshots = [self._snapshot()]
+        if self.share_dir is not None:
+            own = f"{os.getpid()}.json"
+            for path in sorted(self.share_dir.glob("*.json")):
+                if path.name != own:
+                    try:
+                        snapshots.append(json.loads(path.read_text()))
+                    except (OSError, ValueError):
+                        continue  # a worker being replaced: its next write will do
+        for snap in snapshots:
+            for table in ("requests", "verifications", "issuer_requests"):
+                target: dict[Labels, int] = getattr(merged, table)
+                for *labels, value in snap[table]:
+                    key = tuple(labels)
+                    target[key] = target.get(key, 0) + int(value)
+            for table in ("durations", "search"):
+                histogram: Histogram = getattr(merged, table)
+                for labels, row in snap[table]:
+                    key = tuple(labels)
+                    current = histogram.series.setdefault(key, [0.0] * len(row))
+                    histogram.series[key] = [a + b for a, b in zip(current, row, strict=True)]
+        return merged
 
     # --- scrape time ---------------------------------------------------------------------------
 
@@ -155,6 +220,14 @@ class Metrics:
 
     def render(self, engine: Engine | None = None) -> str:
         """The exposition text; with ``engine``, the registry-wide figures too."""
+        if self.share_dir is not None:
+            time.sleep(2 * FLUSH_SECONDS)  # the other workers' last requests are written
+            merged = self._merged()
+            merged._issued, merged._issued_upto = self._issued, self._issued_upto
+            merged._db_lock = self._db_lock
+            text = merged.render(engine)
+            self._issued, self._issued_upto = merged._issued, merged._issued_upto
+            return text
         lines: list[str] = []
         _counter(
             lines,

@@ -3,11 +3,18 @@
 Everything comes from the application (``app.state``), never from module globals, so an app made
 by ``create_app(settings, engine=…)`` in a test serves exactly that configuration; tests may also
 replace any of these with ``app.dependency_overrides[get_engine] = …``.
+
+The ``*Dep`` aliases resolve through ``async def`` twins of these functions: FastAPI runs a
+plain ``def`` dependency in the thread pool, and a route taking ``EngineDep``, ``SettingsDep``
+and ``RegistryDep`` paid three thread hops (each a wait for a free worker thread and for the
+GIL under load) to read three attributes. The twins honour overrides of the plain functions,
+which stay what other modules call directly.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends
 from sqlalchemy import Engine
@@ -55,10 +62,36 @@ def get_request_id(request: Request) -> str:
     return rid
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
-RegistryDep = Annotated[Registry, Depends(get_registry)]
-RequestIdDep = Annotated[str, Depends(get_request_id)]
+T = TypeVar("T")
+
+
+def resolve(request: Request, dependency: Callable[[Request], T]) -> T:
+    """``dependency(request)``, or its override in ``app.dependency_overrides`` if any."""
+    overrides = getattr(request.app, "dependency_overrides", None) or {}
+    found: Callable[[Request], T] = overrides.get(dependency, dependency)
+    return found(request)
+
+
+async def _settings_dep(request: Request) -> Settings:
+    return resolve(request, get_settings_dep)
+
+
+async def _engine_dep(request: Request) -> Engine:
+    return resolve(request, get_engine)
+
+
+async def _registry_dep(request: Request) -> Registry:
+    return resolve(request, get_registry)
+
+
+async def _request_id_dep(request: Request) -> str:
+    return resolve(request, get_request_id)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings_dep)]
+EngineDep = Annotated[Engine, Depends(_engine_dep)]
+RegistryDep = Annotated[Registry, Depends(_registry_dep)]
+RequestIdDep = Annotated[str, Depends(_request_id_dep)]
 
 __all__ = [
     "EngineDep",
@@ -69,4 +102,5 @@ __all__ = [
     "get_registry",
     "get_request_id",
     "get_settings_dep",
+    "resolve",
 ]

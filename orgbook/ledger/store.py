@@ -22,6 +22,7 @@ This module must not commit, sign anything but checkpoints, or interpret payload
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -164,6 +165,11 @@ def _parse_stored(index: int, stored_hash: bytes, data: bytes) -> StoredEntry:
 def _placeholder(conn: Connection) -> str:
     """The driver's positional placeholder: ``?`` for sqlite3, ``%s`` for psycopg."""
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+@functools.cache
+def _latest_note() -> Any:
+    return select(ledger_checkpoints.c.note).order_by(ledger_checkpoints.c.size.desc()).limit(1)
 
 
 class Ledger:
@@ -463,8 +469,10 @@ class Ledger:
 
     def latest_checkpoint(self, conn: Connection) -> str | None:
         """The signed note of the latest checkpoint, or None before the first."""
-        row = self._latest_row(conn)
-        return None if row is None else str(row.note)
+        # Read on every verification and checkpoint request: one column, one statement built
+        # once (building it and its cache key each time cost as much as running it).
+        value = conn.execute(_latest_note()).scalar()
+        return None if value is None else str(value)
 
     def checkpoint_at(self, conn: Connection, size: int) -> str | None:
         """The signed checkpoint at exactly ``size``, if one was signed."""

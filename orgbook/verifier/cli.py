@@ -3,8 +3,9 @@
 ``orgbook verify FILE`` verifies a bundle or a credential and prints one line per check (or
 JSON with ``--json``); exit 0 valid, 1 invalid (including a registry refused for an inconsistent
 checkpoint), 2 unusable input (a bundle without ``--ledger-key`` or ``--online`` among them).
-``orgbook serve`` runs the application with uvicorn (one worker, no access log unless
-``ORGBOOK_ACCESS_LOG``); it first re-indexes for search what an interrupted ingest left pending.
+``orgbook serve`` runs the application through ``orgbook.http.serving`` (one worker process per
+core unless ``--workers``; no access log unless ``ORGBOOK_ACCESS_LOG``); it first re-indexes for
+search what an interrupted ingest left pending.
 
 What it must not do: verification logic (``orgbook.verifier.offline``, ``checks``).
 """
@@ -15,7 +16,7 @@ import argparse
 import sys
 from typing import Any
 
-from orgbook.errors import BadInput, ConfigurationError, OrgBookError
+from orgbook.errors import BadInput, OrgBookError
 
 __all__ = ["register", "run_serve", "run_verify"]
 
@@ -66,6 +67,12 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--db", metavar="URL", help="database URL (default: ORGBOOK_DATABASE_URL)")
     serve.add_argument("--data-dir", metavar="DIR", help="data directory (default: ./orgbook-data)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="server processes (default: ORGBOOK_WORKERS, else one per core)",
+    )
     serve.set_defaults(func=run_serve)
 
 
@@ -142,11 +149,11 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     import logging
 
-    import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
-    from orgbook.app import create_app, freeze_startup_heap
     from orgbook.cliutil import command_logging, settings_from_args
+    from orgbook.errors import ConfigurationError
+    from orgbook.http.serving import serve
     from orgbook.issuer.bulk import repair_search_index
     from orgbook.keystore import PASSPHRASE_ENV
     from orgbook.registry import open_registry, resolve_passphrase
@@ -163,7 +170,8 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     registry = open_registry(settings, signing=passphrase is not None, passphrase=passphrase)
     with command_logging(settings):
-        # An ingest killed while it built the search index left organisations unsearchable.
+        # An ingest killed while it built the search index left organisations unsearchable:
+        # repaired once, here, before the workers start.
         try:
             repair_search_index(registry.engine)
         except SQLAlchemyError as exc:  # e.g. a read-only database user: serve all the same
@@ -171,15 +179,6 @@ def run_serve(args: argparse.Namespace) -> int:
                 "search index not repaired (%s): the next `orgbook ingest` will",
                 type(exc).__name__,
             )
-    app = create_app(settings, registry=registry)
-    print(f"orgbook: serving on http://{args.host}:{args.port}/", file=sys.stderr)
-    freeze_startup_heap()
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        workers=1,
-        access_log=False,
-        log_level="warning",
-    )
+    registry.engine.dispose()
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
     return 0

@@ -232,3 +232,22 @@ def test_public_cors_can_be_restricted(tmp_path: Path) -> None:
     assert preflight(client, "/api/v1/echo").status_code == 400
     ok = client.get("/api/v1/whoami", headers={"Origin": "https://only.example"})
     assert ok.headers["access-control-allow-origin"] == "https://only.example"
+
+
+def test_request_ids_are_unique_hex_and_need_no_system_call_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from orgbook.http.middleware import new_request_id
+
+    first = new_request_id()  # draws this process's prefix if not drawn yet
+
+    def no_urandom(n: int) -> bytes:
+        raise AssertionError("a request id read the kernel's random source")
+
+    monkeypatch.setattr(os, "urandom", no_urandom)
+    ids = [new_request_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert first not in ids
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)

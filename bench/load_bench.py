@@ -1,0 +1,274 @@
+"""Load benchmark of the public read path and the verify endpoint, driven by wrk.
+
+    python bench/load_bench.py [--orgs 2000 | --data-dir DIR --port P] [--workers 1,2]
+                               [--connections 1,8,64] [--seconds 5] [--classes search,verify…]
+                               [--server uvicorn|uvicorn-h11|granian] [--json out.json]
+
+Builds the demo registry (``orgbook demo --no-serve``, ``--orgs`` organisations, SQLite) unless
+``--data-dir`` names one already built (``orgbook demo --data-dir DIR --port P --no-serve``;
+it is served on that port, ``--port``, which its public URL and ledger origin name), writes one
+request file per endpoint class from its database (distinct organisations, credentials, ledger
+indexes; search and autocomplete terms drawn from the names; bundles downloaded once and posted
+to ``POST /api/v1/verify``), then for each worker count starts ``orgbook serve --workers N`` on
+127.0.0.1 (or, to compare servers, granian or uvicorn with h11 and asyncio on
+:func:`orgbook.http.serving.app_factory`: ``--server granian|uvicorn-h11``), rate limits off,
+and runs ``wrk`` (``bench/load_requests.lua``) for ``--seconds`` per class and per connection
+count. It prints, per row: requests/s, p50, p99, errors (connect, read, write, timeouts,
+non-2xx) and the server's CPU milliseconds per request (all its processes; the stable figure on
+a shared machine). Bounded: classes × connection counts × worker counts runs of ``--seconds``
+each, plus start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "load_requests.lua"
+CLASSES = (
+    "search",
+    "autocomplete",
+    "profile",
+    "credential",
+    "bundle",
+    "proof",
+    "checkpoint",
+    "verify",
+)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def build_demo(data_dir: Path, orgs: int, port: int) -> None:
+    argv = [sys.executable, "-m", "orgbook", "demo", "--no-serve", "--orgs", str(orgs)]
+    argv += ["--port", str(port)]
+    subprocess.run([*argv, "--data-dir", str(data_dir)], check=True, stdout=subprocess.DEVNULL)
+
+
+def request_files(data_dir: Path, base: str, out: Path, n: int = 500, seed: int = 1) -> None:
+    """One file of request lines per class (see load_requests.lua)."""
+    rng = random.Random(seed)
+    db = sqlite3.connect(data_dir / "orgbook.sqlite3")
+    pick = "SELECT id FROM {} ORDER BY random() LIMIT ?"
+    orgs = [r[0] for r in db.execute(pick.format("organisations"), (n,))]
+    names = [r[0] for r in db.execute("SELECT name FROM organisations LIMIT 5000")]
+    creds = [r[0] for r in db.execute(pick.format("credentials"), (n,))]
+    size = db.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
+    db.close()
+    words = [w for name in names for w in name.split() if w.isalpha() and len(w) > 3]
+    quote = urllib.parse.quote
+
+    def search_term() -> str:
+        name = rng.choice(names).split()
+        if rng.random() < 0.5:
+            return " ".join(name[:2])
+        return rng.choice(words)[: rng.randint(3, 6)]
+
+    lines: dict[str, list[str]] = {
+        "search": [f"GET /api/v1/organisations?q={quote(search_term())}" for _ in range(n)],
+        "autocomplete": [
+            f"GET /api/v1/organisations/autocomplete?q={quote(rng.choice(words)[:3])}"
+            for _ in range(n)
+        ],
+        "profile": [f"GET /api/v1/organisations/{quote(o, safe=':')}" for o in orgs],
+        "credential": [f"GET /api/v1/credentials/{quote(c, safe=':')}" for c in creds],
+        "bundle": [f"GET /api/v1/credentials/{quote(c, safe=':')}/bundle" for c in creds],
+        "proof": [
+            f"GET /api/v1/ledger/proof/inclusion?index={rng.randrange(size - 1)}" for _ in range(n)
+        ],
+        "checkpoint": ["GET /api/v1/ledger/checkpoint"],
+    }
+    bundles = []
+    for c in creds[:200]:
+        with urllib.request.urlopen(f"{base}/api/v1/credentials/{quote(c, safe=':')}/bundle") as r:
+            bundles.append(json.dumps(json.loads(r.read()), separators=(",", ":")))
+    lines["verify"] = [f"POST /api/v1/verify {b}" for b in bundles]
+    for kind, rows in lines.items():
+        (out / f"{kind}.txt").write_text("\n".join(rows) + "\n")
+
+
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU of ``pid`` and its children (the workers), in clock ticks."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+class Server:
+    def __init__(self, data_dir: Path, workers: int, server: str, port: int, log: Path) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        env = dict(os.environ)
+        env.update(
+            ORGBOOK_DATA_DIR=str(data_dir),
+            ORGBOOK_PUBLIC_URL=f"http://127.0.0.1:{port}",
+            ORGBOOK_RATE_LIMIT_PER_MINUTE="0",
+            ORGBOOK_VERIFY_RATE_LIMIT_PER_MINUTE="0",
+            ORGBOOK_ISSUER_RATE_LIMIT_PER_MINUTE="0",
+        )
+        if server == "granian":
+            granian = shutil.which("granian") or str(Path(sys.executable).parent / "granian")
+            argv = [
+                granian,
+                "--interface",
+                "asgi",
+                "--factory",
+                "--loop",
+                "uvloop",
+                "--no-ws",
+                "--log-level",
+                "warning",
+                "--workers",
+                str(workers),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "orgbook.http.serving:app_factory",
+            ]
+        elif server == "uvicorn-h11":  # uvicorn's pure-Python parser and asyncio's loop
+            argv = [sys.executable, "-m", "uvicorn", "--factory", "--http", "h11"]
+            argv += ["--loop", "asyncio", "--no-access-log", "--log-level", "warning"]
+            argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+            argv += ["orgbook.http.serving:app_factory"]
+        else:
+            argv = [sys.executable, "-m", "orgbook", "serve", "--port", str(port)]
+            argv += ["--workers", str(workers)]
+        self.log = log.open("wb")
+        self.process = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError("the server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def run_wrk(url: str, requests: Path, connections: int, seconds: int) -> dict[str, Any]:
+    threads = min(2, connections)
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
+    argv += ["-s", str(LUA), url, "--", str(requests)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("LOAD "))
+    result: dict[str, Any] = json.loads(line[5:])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orgs", type=int, default=2000)
+    parser.add_argument("--data-dir", type=Path, help="a registry built by orgbook demo")
+    parser.add_argument("--workers", default=f"1,{os.cpu_count() or 1}")
+    parser.add_argument("--connections", default="1,8,64")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument(
+        "--server", choices=("uvicorn", "uvicorn-h11", "granian"), default="uvicorn"
+    )
+    parser.add_argument("--classes", default=",".join(CLASSES))
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8731,
+        help="the port the registry was built for (its public URL, ledger origin); default 8731",
+    )
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("load_bench: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    classes = [c for c in args.classes.split(",") if c]
+    workers = sorted({int(w) for w in args.workers.split(",")})
+    connections = [int(c) for c in args.connections.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="orgbook-load-") as tmp:
+        work = Path(tmp)
+        data_dir = args.data_dir
+        if data_dir is None:
+            data_dir = work / "registry"
+            print(f"building the demo registry ({args.orgs:,} organisations)…", file=sys.stderr)
+            build_demo(data_dir, args.orgs, args.port)
+        rows: list[dict[str, Any]] = []
+        load = os.getloadavg()[0]
+        print(f"load average at start: {load:.2f}; {os.cpu_count()} cores; server {args.server}")
+        header = (
+            f"{'workers':>7} {'class':<12} {'conns':>5} {'req/s':>8} {'p50 ms':>8} "
+            f"{'p99 ms':>8} {'errors':>6} {'cpu ms/req':>10} {'load':>5}"
+        )
+        print(header)
+        for count in workers:
+            port = args.port
+            server = Server(data_dir, count, args.server, port, work / f"server-{count}.log")
+            try:
+                if not (work / "verify.txt").exists():
+                    request_files(data_dir, server.url, work)
+                for kind in classes:
+                    requests = work / f"{kind}.txt"
+                    run_wrk(server.url, requests, 8, 1)  # warm caches and connections
+                    for conns in connections:
+                        before = cpu_ticks(server.process.pid)
+                        result = run_wrk(server.url, requests, conns, args.seconds)
+                        ticks = cpu_ticks(server.process.pid) - before
+                        errors = sum(
+                            result[k] for k in ("connect", "read", "write", "status", "timeout")
+                        )
+                        row = {
+                            "server": args.server,
+                            "workers": count,
+                            "class": kind,
+                            "connections": conns,
+                            "rps": result["requests"] / result["seconds"],
+                            "p50_ms": result["p50_us"] / 1000,
+                            "p99_ms": result["p99_us"] / 1000,
+                            "errors": errors,
+                            "cpu_ms_per_request": ticks / TICKS * 1000 / max(1, result["requests"]),
+                            "load": os.getloadavg()[0],
+                            **result,
+                        }
+                        rows.append(row)
+                        print(
+                            f"{count:>7} {kind:<12} {conns:>5} {row['rps']:>8.0f} "
+                            f"{row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} {errors:>6} "
+                            f"{row['cpu_ms_per_request']:>10.2f} {row['load']:>5.1f}",
+                            flush=True,
+                        )
+            finally:
+                server.stop()
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""How the application is served: the HTTP server, its worker processes and threads per process.
+
+What it owns: ``orgbook serve``'s server (uvicorn with uvloop and httptools, chosen by measurement
+in docs/performance.md), ``--workers N`` processes (default: one per core the process may run
+on), the size of each process's thread pool, and :func:`app_factory`, the import target every
+worker (or another ASGI server, e.g. ``granian --factory``) builds its application with.
+
+Why processes: one CPython process runs Python on one core at a time. Why few threads: FastAPI
+runs plain ``def`` routes (the database reads) in anyio's thread pool, 40 threads by default.
+Under 64 concurrent searches those 40 threads each held a SQLite connection (the pool opened and
+closed the ones beyond its size on every request) and contended for the GIL, which sqlite3
+releases and re-takes on every row: throughput fell as clients were added. A few threads per
+process keep the database busy while the event loop parses and answers; more requests wait
+their turn in order instead of slowing each other down.
+
+What it must not do: build routes or read ``ORGBOOK_*`` variables itself (``orgbook.config``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio.to_thread
+
+from orgbook.config import Settings, env_name, get_settings
+from orgbook.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = [
+    "app_factory",
+    "available_cores",
+    "limit_threads",
+    "serve",
+    "shared_rate_limit_uri",
+    "worker_count",
+]
+
+LOOP = "uvloop"
+HTTP = "httptools"
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, else the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_count(settings: Settings, requested: int | None = None) -> int:
+    """``requested``, else ``ORGBOOK_WORKERS``, else one per core; 0 means one per core."""
+    count = settings.workers if requested is None else requested
+    if count < 0:
+        raise ConfigurationError("--workers must be 0 (one per core) or more", field="workers")
+    return count or available_cores()
+
+
+def shared_rate_limit_uri(settings: Settings) -> str:
+    """The rate-limit storage the workers of one host share when none is configured."""
+    from orgbook.http.ratestore import SCHEME
+
+    path = (settings.data_dir / "ratelimit.sqlite3").resolve()
+    return f"{SCHEME}://{path}"
+
+
+def limit_threads(threads: int) -> None:
+    """Bound the current event loop's default thread pool (plain ``def`` routes) to ``threads``."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+
+
+def app_factory() -> FastAPI:
+    """The application of one worker process, from ``ORGBOOK_*`` (what ``serve`` passed on).
+
+    Opens the registry as ``orgbook serve`` does: with signing keys when a passphrase is at hand
+    (``ORGBOOK_KEY_PASSPHRASE``), otherwise as a verifier replica.
+    """
+    from orgbook.app import create_app, freeze_startup_heap
+    from orgbook.registry import open_registry, resolve_passphrase
+
+    settings = get_settings()
+    try:
+        passphrase: bytes | None = resolve_passphrase(settings, prompt=False)
+    except ConfigurationError:
+        passphrase = None  # a verifier replica: public keys only, cached status lists
+    registry = open_registry(settings, signing=passphrase is not None, passphrase=passphrase)
+    app = create_app(settings, registry=registry)
+    freeze_startup_heap()
+    return app
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int | None = None) -> None:
+    """Serve the application with ``workers`` processes (default: one per core) until stopped.
+
+    The workers get ``settings`` through the environment (the database URL and data directory
+    may come from command-line flags) and each builds its own application and engine. They share
+    the listening socket; the kernel hands each connection to one of them.
+    """
+    import uvicorn
+
+    count = worker_count(settings, workers)
+    os.environ[env_name("database_url")] = settings.database_url
+    os.environ[env_name("data_dir")] = str(settings.data_dir)
+    if count > 1 and not settings.rate_limit_storage:
+        # One client, one limit, whichever worker the kernel hands its connections to.
+        os.environ[env_name("rate_limit_storage")] = shared_rate_limit_uri(settings)
+    if count > 1:
+        # A scrape reaches one worker: it answers for all of them (orgbook.metrics).
+        metrics_dir = Path(settings.metrics_dir or settings.data_dir / "metrics").resolve()
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in metrics_dir.glob("*.json"):  # a previous run's workers
+            stale.unlink()
+        os.environ[env_name("metrics_dir")] = str(metrics_dir)
+    print(
+        f"orgbook: serving on http://{host}:{port}/ with {count} worker process"
+        f"{'es' if count != 1 else ''}",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        f"{__name__}:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        loop=LOOP,
+        http=HTTP,
+        access_log=False,
+        log_level="warning",
+    )

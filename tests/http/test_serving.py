@@ -1,0 +1,162 @@
+"""Serving: thread hops per read request, the bounded thread pool, worker counts, ``--workers``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import fastapi.dependencies.utils
+import fastapi.routing
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from orgbook.config import Settings, get_settings
+from orgbook.errors import ConfigurationError
+from orgbook.http import serving
+from orgbook.http.deps import EngineDep, SettingsDep, get_engine
+from orgbook.metrics import Metrics
+from tests.http import TestClient, make_app
+
+
+def _count_thread_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every call FastAPI makes into the thread pool (the calls still go through)."""
+    hops: list[str] = []
+    for module in (fastapi.routing, fastapi.dependencies.utils):
+        original = module.run_in_threadpool
+
+        async def counted(func: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            hops.append(getattr(kwargs.get("function", func), "__name__", repr(func)))
+            return await _original(func, *args, **kwargs)
+
+        monkeypatch.setattr(module, "run_in_threadpool", counted)
+    return hops
+
+
+def test_a_read_route_takes_one_thread_hop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # /api/v1/issuers is a plain def route taking EngineDep and SettingsDep: only the route
+    # itself (the database read) belongs in the thread pool, not the dependencies.
+    app = make_app(tmp_path, rate_limit_per_minute=0)
+    hops = _count_thread_hops(monkeypatch)
+    with TestClient(app) as client:
+        hops.clear()
+        assert client.get("/api/v1/issuers").status_code == 200
+    assert hops == ["get_issuers"]
+
+
+def test_dependency_overrides_of_the_plain_functions_still_apply(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    seen: list[Any] = []
+    router = APIRouter()
+
+    @router.get("/probe")
+    async def probe(engine: EngineDep, settings: SettingsDep) -> dict[str, bool]:
+        seen.append((engine, settings))
+        return {"ok": True}
+
+    app.include_router(router)
+    with TestClient(app) as client:
+        real = app.state.engine
+        other: Engine = real.execution_options(probe=True)
+        app.dependency_overrides[get_engine] = lambda request: other
+        client.get("/probe")
+    assert seen[0][0] is other
+    assert isinstance(seen[0][1], Settings)
+
+
+def _pool_size_app(tmp_path: Path, **overrides: Any) -> FastAPI:
+    app = make_app(tmp_path, **overrides)
+
+    @app.get("/threads")
+    async def threads() -> dict[str, float]:
+        return {"tokens": anyio.to_thread.current_default_thread_limiter().total_tokens}
+
+    return app
+
+
+def test_the_thread_pool_is_bounded_by_settings(tmp_path: Path) -> None:
+    with TestClient(_pool_size_app(tmp_path, threads=3)) as client:
+        assert client.get("/threads").json() == {"tokens": 3}
+    with TestClient(_pool_size_app(tmp_path / "default")) as client:
+        assert client.get("/threads").json() == {"tokens": Settings("sqlite://").threads}
+
+
+def test_worker_count() -> None:
+    settings = get_settings(environ={})
+    assert serving.worker_count(settings) == serving.available_cores()
+    assert serving.worker_count(settings, 3) == 3
+    assert serving.worker_count(get_settings(environ={"ORGBOOK_WORKERS": "5"})) == 5
+    assert serving.worker_count(get_settings(environ={"ORGBOOK_WORKERS": "5"}), 2) == 2
+    with pytest.raises(ConfigurationError):
+        serving.worker_count(settings, -1)
+    with pytest.raises(ConfigurationError):
+        get_settings(environ={"ORGBOOK_THREADS": "0"})
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_from_two_processes(tmp_path: Path) -> None:
+    from tests.deploy.conftest import free_port, wait_ready
+    from tests.installed import clean_env
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = clean_env(ORGBOOK_DATA_DIR=str(tmp_path / "data"), ORGBOOK_KEY_PASSPHRASE="x" * 24)
+    argv = [sys.executable, "-m", "orgbook", "serve", "--port", str(port), "--workers", "2"]
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(url, process)
+        children = {int(p) for p in _children(process.pid)}
+        assert len(children) == 2, (tmp_path / "serve.log").read_text()
+        # Each worker answers (new connections are spread over the processes by the kernel).
+        with httpx.Client(base_url=url) as client:
+            assert client.get("/api/v1/organisations").status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in children)
+
+
+def _children(pid: int) -> list[str]:
+    """The worker processes of ``pid`` (not multiprocessing's resource tracker)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [
+        child
+        for child in out.stdout.split()
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+async def _record_and_flush(metrics: Metrics, route: str, count: int) -> None:
+    for _ in range(count):
+        metrics.record("GET", route, 200, 0.003, b"")
+    metrics.flush()
+
+
+def test_a_scrape_adds_up_every_workers_metrics(tmp_path: Path) -> None:
+    import asyncio
+
+    share = tmp_path / "metrics"
+    other = Metrics(share)
+    asyncio.run(_record_and_flush(other, "/api/v1/organisations", 3))
+    (share / f"{os.getpid()}.json").rename(share / "1.json")  # as if another worker wrote it
+    own = Metrics(share)
+    asyncio.run(_record_and_flush(own, "/api/v1/organisations", 2))
+    asyncio.run(_record_and_flush(own, "/api/v1/ledger/checkpoint", 1))
+    text = own.render()
+    assert (
+        'orgbook_http_requests_total{method="GET",route="/api/v1/organisations",status="200"} 5'
+        in text
+    )
+    assert 'orgbook_search_duration_seconds_count{route="/api/v1/organisations"} 5' in text
+    assert 'route="/api/v1/ledger/checkpoint",status="200"} 1' in text
+    # Alone (no share directory), a process answers for itself.
+    alone = Metrics()
+    alone.record("GET", "/api/v1/organisations", 200, 0.003, b"")
+    assert 'route="/api/v1/organisations",status="200"} 1' in alone.render()
