@@ -1,9 +1,10 @@
 """How the application is served: the HTTP server, its worker processes and threads per process.
 
-What it owns: ``orgbook serve``'s server (uvicorn with uvloop and httptools, chosen by measurement
-in docs/performance.md), ``--workers N`` processes (default: one per core the process may run
-on), the size of each process's thread pool, and :func:`app_factory`, the import target every
-worker (or another ASGI server, e.g. ``granian --factory``) builds its application with.
+What it owns: ``orgbook serve``'s server (uvicorn with uvloop and httptools; docs/performance.md
+compares it with h11 and granian, which came out ahead on one worker), ``--workers N``
+processes (default: one per core the process may run on), the size of each process's thread
+pool, and :func:`app_factory`, the import target every worker (or another ASGI server, e.g.
+``granian --factory``) builds its application with.
 
 Why processes: one CPython process runs Python on one core at a time. Why few threads: FastAPI
 runs plain ``def`` routes (the database reads) in anyio's thread pool, 40 threads by default.
