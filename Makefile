@@ -25,7 +25,7 @@ typecheck: $(VENV)/.installed
 # the server binaries are installed (as .ci/run does); Chromium is used when it is on the PATH.
 # Whatever is missing, the run ends by saying how many tests it skipped and why.
 # The tests of the installed package (tests/deploy/) run the wheel built from this checkout,
-# installed (not editable) into .venv-wheel by scripts/install-wheel, as `pip install .` would.
+# installed (not editable) into $(VENV)/wheel by scripts/install-wheel, as `pip install .` would.
 unit: $(VENV)/.installed
 	@if [ -z "$${ORGBOOK_TEST_PG_URL:-}" ] && ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then \
 	  ORGBOOK_TEST_PG_URL="$$(.ci/pg-start)" || { echo "make: .ci/pg-start failed" >&2; exit 1; }; \
@@ -36,8 +36,8 @@ unit: $(VENV)/.installed
 	fi; \
 	[ -n "$${ORGBOOK_TEST_PG_URL:-}" ] || echo "make: no PostgreSQL server binaries and no ORGBOOK_TEST_PG_URL: PostgreSQL tests will be skipped"; \
 	if [ -z "$${ORGBOOK_TEST_INSTALLED:-}" ]; then \
-	  echo "make: building the wheel and installing it into .venv-wheel (scripts/install-wheel)"; \
-	  ORGBOOK_TEST_INSTALLED=$$(PYTHON=$(BIN)/python scripts/install-wheel .venv-wheel) || exit 2; \
+	  echo "make: building the wheel and installing it into $(VENV)/wheel (scripts/install-wheel)"; \
+	  ORGBOOK_TEST_INSTALLED=$$(PYTHON=$(BIN)/python scripts/install-wheel $(VENV)/wheel) || exit 2; \
 	  export ORGBOOK_TEST_INSTALLED; \
 	fi; \
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
@@ -57,4 +57,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) .venv-wheel orgbook-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) orgbook-data .pytest_cache .mypy_cache .ruff_cache

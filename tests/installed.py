@@ -2,7 +2,7 @@
 its own (``scripts/install-wheel``), never the source tree.
 
 ``ORGBOOK_TEST_INSTALLED`` names that environment's python (``make test`` and ``.ci/run`` build
-it once and set it). Without it, the first test that asks builds ``.venv-wheel`` itself, under a
+it once and set it). Without it, the first test that asks builds ``.venv/wheel`` itself, under a
 file lock so parallel test workers build it once. Tests that start orgbook processes run
 :func:`orgbook_argv`, with a working directory outside the checkout, so what they exercise is
 what ``pip install .`` gives a user: its data files, its entry points, its dependencies.
@@ -27,8 +27,8 @@ def installed_python() -> str:
         if not Path(given).is_file():
             raise RuntimeError(f"ORGBOOK_TEST_INSTALLED={given}: no such python")
         return given
-    venv = REPO / ".venv-wheel"
-    venv.mkdir(exist_ok=True)
+    venv = REPO / ".venv" / "wheel"
+    venv.mkdir(parents=True, exist_ok=True)
     with (venv / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = subprocess.run(
