@@ -27,8 +27,8 @@ import httpx
 
 from orgbook.canonical import loads_strict
 from orgbook.errors import NotFound, OrgBookError, RateLimited, UpstreamError
-from orgbook.feeds.export import ExportVerification
-from orgbook.ledger.merkle import verify_consistency, verify_inclusion
+from orgbook.feeds.export import ExportVerification, OnlineProofs
+from orgbook.ledger.merkle import verify_consistency
 from orgbook.ledger.note import NoteVerifier
 from orgbook.verifier.tiles_client import TiledLog, TileSource
 
@@ -171,14 +171,8 @@ class TileProofs:
                 f"export's (size {new_size}): the ledger's key signed two histories"
             )
             return
-        # 3. Each credential's leaf under the tiles' checkpoint, so under the export's.
-        for index in sorted(expected):
-            try:
-                proof = reader.inclusion_proof(index)
-            except OrgBookError as exc:
-                report.skip(1, f"entry {index}: no proof from the tiles ({exc.detail})")
-                continue
-            if verify_inclusion(expected[index], index, new_size, proof, new_root):
-                report.proven += 1
-            else:
-                report.fail(f"entry {index}: not included under the checkpoint")
+        # 3. Each credential's leaf under the tiles' checkpoint, so under the export's: the
+        #    same per-entry check as proofs fetched from the registry.
+        OnlineProofs(lambda index, _size: reader.inclusion_proof(index)).check(
+            expected, new_size, new_root, report
+        )
