@@ -118,24 +118,6 @@ def make_engine(url: str | None = None, *, echo: bool = False, **kwargs: Any) ->
     raise ConfigurationError(f"unsupported database backend {backend!r} (use sqlite or postgresql)")
 
 
-def sqlite_pool_size(environ: Mapping[str, str] | None = None) -> int:
-    """Open SQLite connections kept per engine (``ORGBOOK_DB_POOL_SIZE``, default 16)."""
-    env = os.environ if environ is None else environ
-    raw = env.get("ORGBOOK_DB_POOL_SIZE", "").strip()
-    try:
-        size = int(raw) if raw else 16
-    except ValueError:
-        raise ConfigurationError(
-            f"ORGBOOK_DB_POOL_SIZE must be a whole number, got {raw!r}",
-            field="ORGBOOK_DB_POOL_SIZE",
-        ) from None
-    if size < 1:
-        raise ConfigurationError(
-            "ORGBOOK_DB_POOL_SIZE must be at least 1", field="ORGBOOK_DB_POOL_SIZE"
-        )
-    return size
-
-
 POOL_DEFAULTS: dict[str, int | bool] = {
     "pool_size": 10,
     "max_overflow": 20,
@@ -180,6 +162,20 @@ def pool_settings(environ: Mapping[str, str] | None = None) -> dict[str, int | b
             )
         options[name] = number
     return options
+
+
+def sqlite_pool_size(environ: Mapping[str, str] | None = None) -> int:
+    """Open SQLite connections kept per engine (``ORGBOOK_DB_POOL_SIZE``, default 16), parsed
+    as :func:`pool_settings` parses it, and at least 1."""
+    env = os.environ if environ is None else environ
+    var = POOL_VARIABLES["pool_size"]
+    raw = env.get(var, "").strip()
+    if not raw:
+        return 16
+    size = int(pool_settings({var: raw})["pool_size"])
+    if size < 1:
+        raise ConfigurationError(f"{var} must be at least 1 for SQLite, got {raw!r}", field=var)
+    return size
 
 
 def read_only(engine: Engine) -> Engine:
