@@ -8,13 +8,14 @@ PYTEST_ARGS ?=
 .PHONY: demo test lint typecheck unit mutation install clean
 
 demo: $(VENV)/.installed
-	$(BIN)/orgbook demo
+	$(BIN)/orgbook demo $(if $(PORT),--port $(PORT)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 test: lint typecheck unit
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check orgbook tests bench
 	$(BIN)/ruff format --check orgbook tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from orgbook.config import get_settings
 from orgbook.issuer.keys import create_issuer
-from orgbook.registry import Registry, open_registry
+from orgbook.runtime.registry import Registry, open_registry
 
 PASSPHRASE = b"bench passphrase, not secret"
 ISSUER = "bc-registries"

@@ -35,7 +35,8 @@ if str(ROOT) not in sys.path:
 
 from _registry import ISSUER, PASSPHRASE, bc_registry, scratch_database  # noqa: E402
 
-from orgbook.registry import open_registry  # noqa: E402
+from orgbook.issuer.service import Issuance  # noqa: E402
+from orgbook.runtime.registry import open_registry  # noqa: E402
 
 
 def _status_changes(registry: Any) -> int:
@@ -44,7 +45,7 @@ def _status_changes(registry: Any) -> int:
     from sqlalchemy import select
 
     from orgbook.issuer.keys import rotate_key
-    from orgbook.issuer.store import credentials
+    from orgbook.projections.tables import credentials
 
     with registry.engine.begin() as conn:
         rotate_key(conn, registry.ledger, ISSUER, passphrase=PASSPHRASE)
@@ -57,7 +58,7 @@ def _status_changes(registry: Any) -> int:
                 .order_by(credentials.c.ledger_index)
             ).scalars()
         )
-    issuance = registry.issuance()
+    issuance = Issuance(registry)
     changes = 0
     at = datetime.now(UTC)
     for n, cid in enumerate(ids):
@@ -105,7 +106,7 @@ def build(directory: Path, orgs: int, seed: int, url: str | None = None) -> Path
     else:
         registry = bc_registry(data_dir, url)
     start = time.perf_counter()
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     result = ingest_file(issuance, ISSUER, feed, batch_size=5000, progress=False)
     changes = _status_changes(registry)
     registry.close()
@@ -154,13 +155,13 @@ def measure(data_dir: Path, ledger_only: bool, url: str | None = None) -> dict[s
 
 def phases(data_dir: Path, url: str | None = None) -> dict[str, Any]:
     """The three phases in this process, each timed (wall and CPU) on its own."""
-    from orgbook.db import make_engine
+    from orgbook.commands.ledger import _snapshot
     from orgbook.ledger.audit import audit
-    from orgbook.ledger.cli import _snapshot
-    from orgbook.ledger.derive import derive, scratch_engine
     from orgbook.ledger.keys import load_ledger_verifier
-    from orgbook.ledger.projection_audit import compare
     from orgbook.ledger.store import Ledger, stored_origin
+    from orgbook.projections.audit import compare
+    from orgbook.projections.derive import derive, scratch_engine
+    from orgbook.storage.engine import make_engine
 
     engine = make_engine(url or f"sqlite:///{data_dir / 'orgbook.sqlite3'}")
     verifier = load_ledger_verifier(data_dir)

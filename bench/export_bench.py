@@ -33,6 +33,7 @@ def build(directory: Path, orgs: int, seed: int) -> Path:
     """The data directory of a registry with ``orgs`` generated organisations (cached)."""
     from orgbook.issuer.bulk import ingest_file
     from orgbook.issuer.sample import write_feed
+    from orgbook.issuer.service import Issuance
 
     data_dir = directory / f"registry-{orgs}-{seed}"
     done = data_dir / "built"
@@ -45,7 +46,7 @@ def build(directory: Path, orgs: int, seed: int) -> Path:
         feed.with_suffix(".partial").rename(feed)
     registry = bc_registry(data_dir)
     start = time.perf_counter()
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     result = ingest_file(issuance, ISSUER, feed, batch_size=5000, progress=False)
     registry.close()
     print(

@@ -14,12 +14,12 @@ families it calls), so the shares add up. The timers read the process's CPU time
 (the machine is shared; ``--wall-timers`` for wall clock, which also counts I/O waits):
 
 * signing: Ed25519 ``sign`` (PyNaCl);
-* canonicalisation: ``orgbook.canonical.canonicalize`` and ``canonicalize_trusted`` (RFC 8785);
+* canonicalisation: ``orgbook.core.canonical.canonicalize`` and ``canonicalize_trusted`` (RFC 8785);
 * hashing: SHA-256 of proof inputs, ledger leaves and Merkle nodes;
 * storage: SQLAlchemy statement execution (building, binding, the driver, SQLite) and commits;
 * validation + mapping: ``parse_record`` and ``map_record``;
 * feed parsing: JSON Lines decoding;
-* search index: ``orgbook.verifier.search.upsert_orgs`` (its SQL is counted under storage; its
+* search index: ``orgbook.search.upsert_orgs`` (its SQL is counted under storage; its
   inclusive time is printed on its own line);
 * rest: everything else (building credentials, planning, the proof's other steps, Python glue).
 
@@ -87,14 +87,14 @@ def instrumented(timers: Timers) -> Iterator[None]:
     """Wrap each function family where its callers look it up; undo on exit."""
     import sqlalchemy.engine.base as sa_base
 
-    import orgbook.crypto
-    import orgbook.dataintegrity
+    import orgbook.core.crypto
+    import orgbook.core.dataintegrity
     import orgbook.issuer.bulk
     import orgbook.issuer.service
     import orgbook.ledger.entry
     import orgbook.ledger.store
-    import orgbook.verifier.search
-    from orgbook import canonical
+    import orgbook.projections.searchdocs
+    from orgbook.core import canonical
 
     patches: list[tuple[Any, str, Any]] = []
 
@@ -110,10 +110,10 @@ def instrumented(timers: Timers) -> Iterator[None]:
             original_canonicalize
         ):
             patch(module, "canonicalize", "canonicalisation")
-    for module in (canonical, orgbook.dataintegrity):  # the trusted path (no guard walk)
+    for module in (canonical, orgbook.core.dataintegrity):  # the trusted path (no guard walk)
         if hasattr(module, "canonicalize_trusted"):
             patch(module, "canonicalize_trusted", "canonicalisation")
-    patch(orgbook.crypto.Ed25519Signer, "sign", "signing")
+    patch(orgbook.core.crypto.Ed25519Signer, "sign", "signing")
     patch(hashlib, "sha256", "hashing")  # dataintegrity's hash_data, the service's record hash
     for module in (orgbook.ledger.store, orgbook.ledger.entry):
         for fn in ("leaf_hash", "node_hash", "_leaf_hash"):
@@ -129,7 +129,7 @@ def instrumented(timers: Timers) -> Iterator[None]:
         patch(orgbook.issuer.bulk, "loads_strict", "feed parsing")
     if hasattr(orgbook.issuer.bulk, "_loads"):
         patch(orgbook.issuer.bulk, "_loads", "feed parsing")
-    patch(orgbook.verifier.search, "upsert_orgs", "search index", inclusive=True)
+    patch(orgbook.projections.searchdocs, "upsert_orgs", "search index", inclusive=True)
     try:
         yield
     finally:
@@ -139,7 +139,7 @@ def instrumented(timers: Timers) -> Iterator[None]:
 
 def signing_alone(n: int = 20000) -> float:
     """Ed25519 signatures per second over 64-byte messages (what eddsa-jcs-2022 signs)."""
-    from orgbook.crypto import Ed25519Signer
+    from orgbook.core.crypto import Ed25519Signer
 
     signer = Ed25519Signer.generate()
     message = os.urandom(64)
@@ -163,10 +163,10 @@ def bare_pipeline(source: Any, directory: Path, n: int = 20_000, batch: int = 10
     import orjson
     from sqlalchemy import select
 
-    from orgbook.canonical import Canonical
-    from orgbook.credentials import sign_credential_canonical
-    from orgbook.crypto import Ed25519Signer
-    from orgbook.issuer.store import credential_document, credentials_with_entry
+    from orgbook.core.canonical import Canonical
+    from orgbook.core.credentials import sign_credential_canonical
+    from orgbook.core.crypto import Ed25519Signer
+    from orgbook.projections.tables import credential_document, credentials_with_entry
 
     with source.engine.connect() as conn:
         query = select(credential_document).select_from(credentials_with_entry).limit(n)
@@ -209,13 +209,14 @@ def feed_file(directory: Path, orgs: int, seed: int) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from orgbook.issuer.bulk import ingest_file
+    from orgbook.issuer.service import Issuance
 
     directory = Path(args.dir or tempfile.mkdtemp(prefix="orgbook-issuance-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
     feed = feed_file(directory, args.orgs, args.seed)
     data_dir = Path(tempfile.mkdtemp(prefix="run-", dir=directory))
     registry = bc_registry(data_dir)
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
 
     timers = Timers(time.perf_counter if args.wall_timers else time.process_time)
     wall0, cpu0 = time.perf_counter(), time.process_time()

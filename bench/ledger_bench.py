@@ -25,12 +25,13 @@ from typing import Any
 from _registry import scratch_database
 from sqlalchemy import Engine, event, make_url, text
 
-from orgbook.db import create_all, make_engine
 from orgbook.ledger import merkle
 from orgbook.ledger.audit import audit
 from orgbook.ledger.entry import GENESIS_PREV, Entry
 from orgbook.ledger.note import NoteSigner
 from orgbook.ledger.store import Ledger
+from orgbook.storage.engine import make_engine
+from orgbook.storage.migrations import upgrade
 
 ORIGIN = "bench.orgbook.example/ledger"
 
@@ -118,7 +119,7 @@ def run(
     do_audit: bool,
     make_payload: Callable[[int], dict[str, Any]],
 ) -> None:
-    create_all(engine)
+    upgrade(engine)
     counter = StatementCounter(engine)
     signer = NoteSigner.generate(ORIGIN)
     ledger = Ledger(origin=ORIGIN, signer=signer)

@@ -11,7 +11,7 @@ request file per endpoint class from its database (distinct organisations, crede
 indexes; search and autocomplete terms drawn from the names; bundles downloaded once and posted
 to ``POST /api/v1/verify``), then for each worker count starts ``orgbook serve --workers N`` on
 127.0.0.1 (or, to compare servers, granian or uvicorn with h11 and asyncio on
-:func:`orgbook.http.serving.app_factory`: ``--server granian|uvicorn-h11``), rate limits off,
+:func:`orgbook.app.app_factory`: ``--server granian|uvicorn-h11``), rate limits off,
 and runs ``wrk`` (``bench/load_requests.lua``) for ``--seconds`` per class and per connection
 count. It prints, per row: requests/s, p50, p99, errors (connect, read, write, timeouts,
 non-2xx) and the server's CPU milliseconds per request (all its processes; the stable figure on
@@ -144,13 +144,13 @@ class Server:
                 "127.0.0.1",
                 "--port",
                 str(port),
-                "orgbook.http.serving:app_factory",
+                "orgbook.app:app_factory",
             ]
         elif server == "uvicorn-h11":  # uvicorn's pure-Python parser and asyncio's loop
             argv = [sys.executable, "-m", "uvicorn", "--factory", "--http", "h11"]
             argv += ["--loop", "asyncio", "--no-access-log", "--log-level", "warning"]
             argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-            argv += ["orgbook.http.serving:app_factory"]
+            argv += ["orgbook.app:app_factory"]
         else:
             argv = [sys.executable, "-m", "orgbook", "serve", "--port", str(port)]
             argv += ["--workers", str(workers)]

@@ -4,7 +4,7 @@
 
 For each backend: a fresh database, one issuer, a generated BC feed of ``--orgs`` organisations
 (``orgbook.issuer.sample.write_feed``) issued through ``orgbook.issuer.bulk.ingest_file`` (the
-path ``orgbook ingest`` takes), then ``--queries`` searches (``orgbook.verifier.search.search``:
+path ``orgbook ingest`` takes), then ``--queries`` searches (``orgbook.search.search``:
 names, name prefixes, registration numbers and typos, drawn from the feed) timed one by one.
 Prints credentials/s and search p50/p99 per backend.
 
@@ -62,13 +62,14 @@ def queries_from(feed: Path, count: int, seed: int) -> list[str]:
 
 
 def run_backend(label: str, url: str, feed: Path, data_dir: Path, args: argparse.Namespace) -> Any:
-    from orgbook.db import reading
     from orgbook.issuer.bulk import ingest_file
-    from orgbook.verifier.search import SearchQuery, search
+    from orgbook.issuer.service import Issuance
+    from orgbook.search import SearchQuery, search
+    from orgbook.storage.engine import reading
 
     registry = bc_registry(data_dir, url)
     try:
-        issuance: Any = registry.issuance()
+        issuance: Any = Issuance(registry)
         wall0, cpu0 = time.perf_counter(), time.process_time()
         result = ingest_file(issuance, ISSUER, feed, batch_size=args.batch, progress=False)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0

@@ -23,9 +23,7 @@ from pathlib import Path
 from sqlalchemy import Engine, event, text
 
 from orgbook.app import freeze_startup_heap
-from orgbook.db import make_engine, metadata
-from orgbook.verifier.normalise import core_name, normalise
-from orgbook.verifier.search import (
+from orgbook.search import (
     SEARCH_TABLES,
     NameEntry,
     OrgDoc,
@@ -35,6 +33,8 @@ from orgbook.verifier.search import (
     search,
     upsert_orgs,
 )
+from orgbook.search.normalise import core_name, normalise
+from orgbook.storage.engine import make_engine, metadata
 
 
 def _words(text: str) -> list[str]:

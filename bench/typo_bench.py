@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/typo_bench.py [--words 300000] [--queries 500] [--pg URL] [--keep]
 
-Times the two ways :mod:`orgbook.verifier.typos` describes, which must give identical answers:
+Times the two ways :mod:`orgbook.search.typos` describes, which must give identical answers:
 
-* in memory: ``orgbook.verifier.search._alternatives`` scanning a ``_Vocabulary`` (the words of
+* in memory: ``orgbook.search.vocabulary.alternatives`` scanning a ``Vocabulary`` (the words of
   a possible length, rapidfuzz OSA) — SQLite, and PostgreSQL without ``pg_trgm``;
-* PostgreSQL: ``orgbook.verifier.search._alternatives_of`` on a database whose ``search_term``
+* PostgreSQL: ``orgbook.search.vocabulary.alternatives_of`` on a database whose ``search_term``
   table holds the vocabulary, served by its ``search_term_trgm`` GIN index
-  (``orgbook.verifier.search_pg.similar_terms``: one statement of ``LIKE`` patterns).
+  (``orgbook.search.postgres.similar_terms``: one statement of ``LIKE`` patterns).
 
 The vocabulary is generated, deterministic (``--seed``): an order-2 character Markov model
 trained on the words of the sample generator's names (``orgbook.issuer.sample``), about half
@@ -42,11 +42,13 @@ from dataclasses import dataclass
 from _registry import scratch_database
 from sqlalchemy import Connection, insert
 
-from orgbook.db import create_all, make_engine
 from orgbook.issuer import sample
-from orgbook.verifier import search_pg
-from orgbook.verifier.normalise import normalise
-from orgbook.verifier.search import _alternatives, _alternatives_of, _Vocabulary, search_term
+from orgbook.search import postgres as search_pg
+from orgbook.search import search_term
+from orgbook.search.normalise import normalise
+from orgbook.search.vocabulary import Vocabulary, alternatives, alternatives_of
+from orgbook.storage.engine import make_engine
+from orgbook.storage.migrations import upgrade
 
 ORDER = 2
 START, END = "^", "$"
@@ -117,9 +119,9 @@ def vocabulary(count: int, seed: int) -> list[str]:
     return words
 
 
-def in_memory(words: Sequence[str]) -> _Vocabulary:
-    """The vocabulary as ``orgbook.verifier.search._vocabulary`` builds it."""
-    vocab = _Vocabulary()
+def in_memory(words: Sequence[str]) -> Vocabulary:
+    """The vocabulary as ``orgbook.search.vocabulary`` builds it."""
+    vocab = Vocabulary()
     for word in words:
         if word not in vocab.terms:
             vocab.terms.add(word)
@@ -241,10 +243,10 @@ def run_postgres(
         with engine.connect() as conn:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
             conn.commit()
-        create_all(engine)
+        upgrade(engine)
         with engine.connect() as conn:
             if not search_pg.term_index_exists(conn):
-                raise SystemExit(f"no {search_pg.TERMS_INDEX} index after create_all")
+                raise SystemExit(f"no {search_pg.TERMS_INDEX} index after the migrations")
             insert_s, analyze_s = load_postgres(conn, words)
             print(
                 f"PostgreSQL load: {len(words):,} rows inserted in {insert_s:.1f}s "
@@ -252,7 +254,7 @@ def run_postgres(
                 f"ANALYZE {analyze_s:.1f}s"
             )
             answers, latencies = timed(
-                "PostgreSQL (pg_trgm)", lambda w: _alternatives_of(conn, [w])[0], qs
+                "PostgreSQL (pg_trgm)", lambda w: alternatives_of(conn, [w])[0], qs
             )
             conn.rollback()
             candidates = [
@@ -302,9 +304,9 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     vocab = in_memory(words)
-    print(f"in-memory load: _Vocabulary built in {time.perf_counter() - t0:.2f}s")
+    print(f"in-memory load: Vocabulary built in {time.perf_counter() - t0:.2f}s")
     memory_answers, memory_latencies = timed(
-        "in memory (_alternatives)", lambda w: _alternatives(vocab, w), qs
+        "in memory (alternatives)", lambda w: alternatives(vocab, w), qs
     )
 
     pg_result: tuple[list[tuple[str, ...]], list[float], list[int]] | None = None
@@ -316,11 +318,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(f"latency per lookup (wall), {len(words):,} words:")
-    report("in memory (_alternatives)", qs, memory_latencies)
+    report("in memory (alternatives)", qs, memory_latencies)
     differ = 0
     if pg_result is not None:
         pg_answers, pg_latencies, candidates = pg_result
-        report("PostgreSQL pg_trgm (_alternatives_of)", qs, pg_latencies)
+        report("PostgreSQL pg_trgm (alternatives_of)", qs, pg_latencies)
         for label, edits in (("1 typo", 1), ("2 typos", 2)):
             counts = [c for q, c in zip(qs, candidates, strict=True) if q.typos == edits]
             print(

@@ -6,10 +6,10 @@
 Builds a registry of ``--orgs`` generated organisations (``tests.factories.build_registry``, in
 a temporary directory), downloads the bundle of every current credential, then:
 
-1. **offline**: :func:`orgbook.verifier.checks.verify_bundle` over those distinct bundles on one
-   core, with only the ledger key (every check: schema, signature, issuer and keys from the
-   ledger, inclusion, checkpoint), per CPU second and wall second; then the JSON Schema check
-   timed alone, to show where the time goes;
+1. **offline**: :func:`orgbook.verification.bundle_checks.verify_bundle` over those distinct
+   bundles on one core, with only the ledger key (every check: schema, signature, issuer and
+   keys from the ledger, inclusion, checkpoint), per CPU second and wall second; then the JSON
+   Schema check timed alone, to show where the time goes;
 2. **HTTP**: ``orgbook serve`` in a subprocess (uvicorn, one worker, no access log) and a load
    generator on loopback in ``--clients`` other processes (asyncio httpx, ``--concurrency``
    requests in flight each, bounded by ``--seconds`` and ``--max-requests``) posting bundles and
@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def build(orgs: int, directory: Path) -> tuple[Any, list[dict[str, Any]]]:
     from sqlalchemy import select
 
-    from orgbook.db import reading
-    from orgbook.issuer.store import credentials
-    from orgbook.verifier.profiles import bundle_for
+    from orgbook.projections.tables import credentials
+    from orgbook.storage.engine import reading
+    from orgbook.verifier.bundles import bundle_for
     from tests.factories import build_registry
 
     registry = build_registry(directory, orgs)
@@ -67,10 +67,10 @@ def existing(
     from sqlalchemy import select
 
     from orgbook.config import get_settings
-    from orgbook.db import reading
-    from orgbook.issuer.store import credentials
-    from orgbook.registry import open_registry
-    from orgbook.verifier.profiles import bundle_for
+    from orgbook.projections.tables import credentials
+    from orgbook.runtime.registry import open_registry
+    from orgbook.storage.engine import reading
+    from orgbook.verifier.bundles import bundle_for
 
     settings = get_settings(
         data_dir=str(data_dir),
@@ -96,8 +96,8 @@ def existing(
 
 
 def offline(registry: Any, bundles: list[dict[str, Any]], seconds: float) -> None:
-    from orgbook.verifier.checks import verify_bundle
-    from orgbook.verify import check_schema
+    from orgbook.verification.bundle_checks import verify_bundle
+    from orgbook.verification.credential import check_schema
 
     keys = registry.ledger.verifiers
     now = datetime.now(UTC)

@@ -1,9 +1,10 @@
 """``create_app(settings)``: the one FastAPI application (issuer API, verifier API, web page).
 
 This module only assembles: settings, the engine (made here unless given), the rate limiter,
-middleware, the problem+json handlers, the health router and each area's router. Areas expose
-``router(settings) -> APIRouter`` (or ``install(app, settings)``) in the modules listed in
-:data:`ROUTER_MODULES`; a module not written yet is skipped. Nothing happens at import time.
+middleware, the problem+json handlers, the health router and each area's router, imported by
+name below (:data:`AREA_ROUTERS`, :data:`AREA_INSTALLERS`: a renamed or missing module fails at
+import time). :func:`app_factory` is what every ``orgbook serve`` worker (or another ASGI server)
+builds its application with. Nothing happens at import time.
 
 Responses: no ``default_response_class`` is set on purpose. With a declared return type FastAPI
 serialises through pydantic's Rust core straight to bytes (its fast path, ~2× an untyped dict);
@@ -13,13 +14,12 @@ serialises through pydantic's Rust core straight to bytes (its fast path, ~2× a
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
@@ -27,8 +27,11 @@ from starlette.concurrency import run_in_threadpool
 
 from orgbook import __version__
 from orgbook.config import Settings, get_settings
-from orgbook.db import create_all, make_engine
-from orgbook.http import health
+from orgbook.core.errors import ConfigurationError
+from orgbook.feeds import api as feeds_api
+from orgbook.http import apidocs, health
+from orgbook.http.metrics import Metrics, MetricsMiddleware
+from orgbook.http.metrics import router as metrics_router
 from orgbook.http.middleware import (
     BodyLimitMiddleware,
     PathCORSMiddleware,
@@ -43,23 +46,61 @@ from orgbook.http.problems import (
 )
 from orgbook.http.ratelimit import RateLimiter
 from orgbook.http.serving import limit_threads
-from orgbook.metrics import Metrics, MetricsMiddleware
-from orgbook.metrics import router as metrics_router
-
-if TYPE_CHECKING:
-    from orgbook.registry import Registry
+from orgbook.issuer import api as issuer_api
+from orgbook.issuer import authorised_api, binding_api, oid4vci_api, vcapi_issue
+from orgbook.runtime.logging import configure_logging
+from orgbook.runtime.registry import Registry, open_registry, resolve_passphrase
+from orgbook.storage.engine import make_engine
+from orgbook.storage.migrations import upgrade
+from orgbook.verifier import api as verifier_api
+from orgbook.verifier import (
+    ledger_api,
+    stats_api,
+    stats_web,
+    trqp,
+    types_api,
+    vcapi,
+    web,
+    witness_api,
+)
 
 log = logging.getLogger(__name__)
 
-ROUTER_MODULES = (
-    "orgbook.verifier.api",
-    "orgbook.issuer.api",
-    "orgbook.verifier.web",
-    "orgbook.verifier.ledger_api",
-    "orgbook.ledger.witness_api",
-    "orgbook.feeds.api",
+
+def _did_resolver() -> Any:
+    """did:key locally, did:web over HTTPS: how the issuer API resolves a business's DID."""
+    import httpx
+
+    from orgbook.core.did import ChainResolver, LocalResolver
+    from orgbook.verifier.did_web import HttpsDidWebResolver
+
+    return ChainResolver(LocalResolver(), HttpsDidWebResolver(httpx.Client()))
+
+
+AREA_ROUTERS: tuple[Callable[[Settings], APIRouter], ...] = (
+    verifier_api.router,
+    issuer_api.router,
+    binding_api.router,
+    vcapi.router,
+    authorised_api.router,
+    vcapi_issue.router,
+    oid4vci_api.router,
+    web.router,
+    ledger_api.router,
+    witness_api.router,
+    trqp.router,
+    types_api.router,
+    stats_api.router,
+    stats_web.router,
 )
-"""Modules that expose ``router(settings) -> APIRouter`` or ``install(app, settings)``."""
+"""Each area's ``router(settings)``, included in this order (the first matching route wins)."""
+
+AREA_INSTALLERS: tuple[Callable[[FastAPI, Settings], None], ...] = (
+    feeds_api.install,
+    witness_api.install,
+)
+"""Areas that install more than a router (the feeds' webhook worker, the witness keys read once
+per application), after the routers."""
 
 DESCRIPTION = """\
 A verifiable organisation credential registry. Registries issue W3C Verifiable Credentials 2.0
@@ -85,26 +126,31 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "name": "subscriptions",
         "description": "Follow the ledger (feed, Server-Sent Events), webhooks, bulk export.",
     },
+    {
+        "name": "trust-registry",
+        "description": "Trust over IP TRQP v2.0: may an authority issue a credential type, as of a "
+        "time (`POST /authorization`, `POST /recognition`), answered from the ledger.",
+    },
+    {
+        "name": "vc-api",
+        "description": "The W3C CCG Verifiable Credentials API: verify, challenges, issue.",
+    },
+    {
+        "name": "wallets",
+        "description": "OpenID for Verifiable Credential Issuance 1.0 (pre-authorised code): "
+        "issuer metadata, credential offers, token, nonce and credential endpoints.",
+    },
+    {"name": "statistics", "description": "Public statistics, as of a signed checkpoint."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
 
-def include_area_routers(app: FastAPI, settings: Settings) -> list[str]:
-    """Include the router of every area module that exists; return the modules included."""
-    included: list[str] = []
-    for name in ROUTER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        if hasattr(module, "install"):
-            module.install(app, settings)
-        else:
-            app.include_router(module.router(settings), responses=PROBLEM_RESPONSES)
-        included.append(name)
-    return included
+def include_area_routers(app: FastAPI, settings: Settings) -> None:
+    """Include every area's routes: :data:`AREA_ROUTERS`, then :data:`AREA_INSTALLERS`."""
+    for router in AREA_ROUTERS:
+        app.include_router(router(settings), responses=PROBLEM_RESPONSES)
+    for install in AREA_INSTALLERS:
+        install(app, settings)
 
 
 def _install_openapi(app: FastAPI) -> None:
@@ -206,10 +252,8 @@ def _configure_served_logging(settings: Settings) -> None:
     lines with ``ORGBOOK_LOG_JSON``). Left alone: a process that configured orgbook logging
     itself, and in-process test clients (uvicorn's loggers have no handlers there).
     """
-    from orgbook.logging import configure_logging
-
     root = logging.getLogger()
-    if any(getattr(h, "_orgbook_handler", False) for h in root.handlers):  # orgbook.logging's
+    if any(getattr(h, "_orgbook_handler", False) for h in root.handlers):  # configure_logging's
         return
     if logging.getLogger("uvicorn").handlers or logging.getLogger("uvicorn.error").handlers:
         configure_logging(settings)
@@ -220,11 +264,11 @@ def freeze_startup_heap() -> None:
 
     A server's start-up heap (modules, compiled schemas and record checks, SQLAlchemy's
     statement caches) lives as long as the process, yet every full collection walks it: a
-    pause of 10–20 ms in about one request in a hundred, which is the p99 of a search
-    (bench/search_bench.py). ``gc.freeze`` (Python ≥ 3.7) keeps those objects out of
-    collections; what requests allocate is collected as before. Called by ``orgbook serve``
-    and ``orgbook demo`` right before serving, not by :func:`create_app` (tests build many
-    apps in one process and should not pin their garbage).
+    pause in about one request in a hundred, which set the p99 of a search
+    (bench/search_bench.py; figures in docs/performance.md). ``gc.freeze`` (Python ≥ 3.7)
+    keeps those objects out of collections; what requests allocate is collected as before.
+    Called by ``orgbook serve`` and ``orgbook demo`` right before serving, not by
+    :func:`create_app` (tests build many apps in one process and should not pin their garbage).
     """
     gc.collect()
     gc.freeze()
@@ -251,9 +295,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _configure_served_logging(settings)
-        # Migrations at start-up (orgbook.db.create_all): one query when already at head;
-        # replicas starting together queue on the migration lock.
-        await run_in_threadpool(create_all, app_engine)
+        # Migrations at start-up: one query when already at head; replicas starting together
+        # queue on the migration lock.
+        await run_in_threadpool(upgrade, app_engine)
         limit_threads(settings.threads)  # orgbook.http.serving: why few threads per process
         try:
             yield
@@ -267,13 +311,14 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=OPENAPI_TAGS,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # orgbook.http.apidocs serves /docs and /redoc from local assets
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = app_engine
     app.state.registry = registry
+    app.state.did_resolver = _did_resolver()
     app.state.rate_limiter = RateLimiter.from_settings(settings)
 
     install_problem_handlers(app)
@@ -290,15 +335,35 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     app.include_router(health.router(), responses=PROBLEM_RESPONSES)
+    app.include_router(apidocs.routes)
     app.include_router(metrics_router())
-    app.state.area_modules = include_area_routers(app, settings)
+    include_area_routers(app, settings)
     _install_openapi(app)
     return app
 
 
+def app_factory() -> FastAPI:
+    """The application of one worker process, from ``ORGBOOK_*`` (what ``serve`` passed on).
+
+    Opens the registry as ``orgbook serve`` does: with signing keys when a passphrase is at hand
+    (``ORGBOOK_KEY_PASSPHRASE``), otherwise as a verifier replica.
+    """
+    settings = get_settings()
+    try:
+        passphrase: bytes | None = resolve_passphrase(settings, prompt=False)
+    except ConfigurationError:
+        passphrase = None  # a verifier replica: public keys only, cached status lists
+    registry = open_registry(settings, signing=passphrase is not None, passphrase=passphrase)
+    app = create_app(settings, registry=registry)
+    freeze_startup_heap()
+    return app
+
+
 __all__ = [
+    "AREA_INSTALLERS",
+    "AREA_ROUTERS",
     "OPENAPI_TAGS",
-    "ROUTER_MODULES",
+    "app_factory",
     "create_app",
     "declare_shell_responses",
     "include_area_routers",

@@ -1,5 +1,10 @@
 """The ``orgbook`` command. Each area registers its own sub-commands; this module only wires them.
 
+The command modules are imported by name below (:data:`COMMANDS`): a renamed or missing one
+fails here, at import time. Each exposes ``register(subparsers)`` and keeps what only its
+commands need (the application, the search index…) to import when they run, so that building
+the parser stays cheap.
+
 Exit codes: 0 success, 1 a negative answer (invalid credential, failed audit), 2 unusable input or
 configuration, 130 interrupted.
 """
@@ -7,24 +12,33 @@ configuration, 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from orgbook import __version__
-from orgbook.errors import ConfigurationError, OrgBookError
+from orgbook import __version__, demo
+from orgbook.commands import db, ledger, serve
+from orgbook.core.errors import ConfigurationError, OrgBookError
+from orgbook.feeds import cli as feeds_cli
+from orgbook.issuer import authority_cli
+from orgbook.issuer import cli as issuer_cli
+from orgbook.verifier import cli as verifier_cli
+from orgbook.verifier import present_cli
+from orgbook.witness import cli as witness_cli
 
-# Modules that expose ``register(subparsers)``; a module not written yet is skipped.
-COMMAND_MODULES = (
-    "orgbook.ledger.cli",
-    "orgbook.ledger.tiles_cli",
-    "orgbook.issuer.cli",
-    "orgbook.verifier.cli",
-    "orgbook.demo",
-    "orgbook.witness.cli",
-    "orgbook.dbcli",
-    "orgbook.feeds.cli",
+COMMANDS: tuple[Callable[[Any], None], ...] = (
+    ledger.register,  # orgbook ledger audit|checkpoint|info|replay|tiles export
+    issuer_cli.register,  # orgbook issuer …, orgbook ingest
+    authority_cli.register,  # orgbook authority register|authorise|withdraw|list|…
+    verifier_cli.register,  # orgbook verify
+    present_cli.register,  # orgbook present
+    serve.register,  # orgbook serve
+    demo.register,  # orgbook demo
+    witness_cli.register,  # orgbook witness …
+    db.register,  # orgbook db …
+    feeds_cli.register,  # orgbook export, orgbook webhooks …
 )
+"""Each command module's ``register(subparsers)``, in the order ``orgbook --help`` lists them."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,14 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"orgbook {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(subparsers)
+    for register in COMMANDS:
+        register(subparsers)
     return parser
 
 

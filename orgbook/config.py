@@ -2,7 +2,7 @@
 
 :func:`get_settings` reads the environment (and keyword overrides, e.g. from CLI flags) into a
 frozen :class:`Settings`; nothing here runs at import time. Every variable is documented in
-``docs/configuration.md``; an invalid value raises :class:`~orgbook.errors.ConfigurationError`
+``docs/configuration.md``; an invalid value raises :class:`~orgbook.core.errors.ConfigurationError`
 naming the variable, so a bad deployment fails at start-up rather than on the first request.
 """
 
@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
-from orgbook.errors import ConfigurationError
+from orgbook.core.errors import ConfigurationError
 
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ENV_PREFIX = "ORGBOOK_"
 DEFAULT_DATA_DIR = "./orgbook-data"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
-DEFAULT_SCHEMA_BASE = "https://orgbook.example/schemas"
 MIB = 1024 * 1024
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -39,7 +38,8 @@ class Settings:
     """Base URL clients reach this server at (status-list, DID and schema URLs are built on it)."""
     ledger_origin: str = ""
     """The C2SP checkpoint origin line; default derived from ``public_url``."""
-    schema_base: str = DEFAULT_SCHEMA_BASE
+    schema_base: str = ""
+    """Where credential schemas are named and served; default ``<public_url>/schemas``."""
     max_body_bytes: int = MIB
     rate_limit_per_minute: int = 600
     """Public reads and searches, per client; 0 disables the limit."""
@@ -70,6 +70,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.ledger_origin:
             object.__setattr__(self, "ledger_origin", default_ledger_origin(self.public_url))
+        if not self.schema_base:  # schema URLs resolve at the registry itself
+            object.__setattr__(self, "schema_base", self.public_url.rstrip("/") + "/schemas")
 
 
 def default_ledger_origin(public_url: str) -> str:
@@ -79,7 +81,8 @@ def default_ledger_origin(public_url: str) -> str:
 
 
 def sqlite_url_in(data_dir: Path) -> str:
-    """The default database: a SQLite file in the data directory (as :mod:`orgbook.db` does)."""
+    """The default database: a SQLite file in the data directory (as :mod:`orgbook.storage.engine`
+    does)."""
     return f"sqlite:///{(data_dir / 'orgbook.sqlite3').resolve()}"
 
 
@@ -259,7 +262,6 @@ def get_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any) 
 __all__ = [
     "DEFAULT_DATA_DIR",
     "DEFAULT_PUBLIC_URL",
-    "DEFAULT_SCHEMA_BASE",
     "PARSERS",
     "ConfigurationError",
     "Settings",

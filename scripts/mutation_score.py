@@ -1,11 +1,13 @@
 """Mutation score of a mutmut run, per module, from the ``mutants/**/*.py.meta`` it leaves.
 
 Usage: ``python scripts/mutation_score.py [--fail-under PERCENT] [--survivors] [MODULE.py …]``.
-A mutant is *killed* when the tests failed (exit code 1 or any non-zero but a timeout, which also
-counts as caught), *survived* when they passed (0), *not run* when the run stopped before it
-(time cap). Mutants named in ``docs/mutation-equivalent.txt`` (one mutant name a line, ``#``
-comments) are equivalent: they are left out of the score. The score is killed / (killed +
-survived), over the mutants that ran and are not equivalent.
+Each mutant's exit code is read as mutmut reads it (``mutmut.stats.status_by_exit_code``): it
+is *killed* when the tests failed or timed out (or crashed), *survived* when they passed, when no
+test covers the mutated function ("no tests") or when the run ended oddly ("suspicious": not
+counted as caught), *not run* when the run stopped before it (time cap, interrupt, skipped).
+Mutants named in ``docs/mutation-equivalent.txt`` (one mutant name a line, ``#`` comments) are
+equivalent: they are left out of the score. The score is killed / (killed + survived), over the
+mutants that ran and are not equivalent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ def _equivalent() -> set[str]:
         if line:
             names.add(line)
     return names
+
+
+# mutmut's own statuses (mutmut.stats.status_by_exit_code), so a mutant no test reaches (exit code
+# 33, "no tests") is never counted as caught.
+_KILLED = {"killed", "timeout", "segfault", "caught by type check"}
+_SURVIVED = {"survived", "no tests", "suspicious"}
+
+
+def _status(code: int | None) -> str:
+    from mutmut.stats import status_by_exit_code
+
+    return status_by_exit_code[code]
 
 
 def _module(meta: Path) -> str:
@@ -53,15 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
         killed = survived = missing = equiv = 0
         for name, code in sorted(codes.items()):
+            status = _status(code)
             if name in equivalent:
                 equiv += 1
-            elif code is None:
-                missing += 1
-            elif code == 0:
-                survived += 1
-                survivors.append(name)
-            else:
+            elif status in _KILLED:
                 killed += 1
+            elif status in _SURVIVED:
+                survived += 1
+                survivors.append(name if status == "survived" else f"{name} ({status})")
+            else:
+                missing += 1
         ran = killed + survived
         score = f"{100 * killed / ran:6.1f}%" if ran else "      -"
         print(f"{module:40} {killed:>7} {survived:>8} {equiv:>6} {missing:>7} {score}")

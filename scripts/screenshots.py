@@ -11,7 +11,9 @@ Chromium (the system package, not a Playwright download):
 - ``organisation-<lang>-<device>.png``: an organisation with former names and relationships,
   one credential opened and verified in place;
 - ``verify-<lang>-<device>.png``: the verify page's report for a tampered credential;
-- ``ledger-<lang>-<device>.png``: the latest checkpoint and recent entries.
+- ``ledger-<lang>-<device>.png``: the latest checkpoint and recent entries;
+- ``home-<lang>-<device>.png``: the home page with its summary of the register;
+- ``stats-<lang>-<device>.png``: the statistics page, its charts and their tables.
 
 Devices: ``desktop`` 1280×800 and ``phone`` 390×844 (full-page captures).
 """
@@ -54,7 +56,7 @@ def _free_port() -> int:
 def _build(data_dir: Path, port: int, orgs: int) -> Any:
     from orgbook.config import get_settings
     from orgbook.demo import build_demo
-    from orgbook.registry import demo_passphrase, open_registry
+    from orgbook.runtime.registry import demo_passphrase, open_registry
 
     settings = get_settings(data_dir=str(data_dir), public_url=f"http://127.0.0.1:{port}")
     registry = open_registry(settings, passphrase=demo_passphrase(data_dir))
@@ -82,8 +84,8 @@ def _serve(registry: Any, port: int) -> Any:
 
 def _showcase(registry: Any) -> tuple[str, str]:
     """An organisation worth showing (former names, relationships both ways) and a credential."""
+    from orgbook.search import SearchQuery, search
     from orgbook.verifier.profiles import organisation_profile
-    from orgbook.verifier.search import SearchQuery, search
 
     best: tuple[int, Any] | None = None
     with registry.engine.connect() as conn:
@@ -163,6 +165,12 @@ def capture(out: Path, chromium: str, orgs: int) -> list[Path]:
 
                         page.goto(f"{base}/ledger?lang={lang}")
                         shot("ledger")
+
+                        page.goto(f"{base}/?lang={lang}")
+                        shot("home")
+
+                        page.goto(f"{base}/stats?lang={lang}")
+                        shot("stats")
                         context.close()
                 browser.close()
         finally:

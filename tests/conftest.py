@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from orgbook.db import create_all, make_engine
+from orgbook.storage.engine import make_engine
+from orgbook.storage.migrations import upgrade
 from tests import skipreport
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -92,6 +93,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def engine(db_url: str) -> Iterator[Engine]:
     """An engine with every orgbook table created, on SQLite and on PostgreSQL."""
     eng = make_engine(db_url)
-    create_all(eng)
+    upgrade(eng)
     yield eng
     eng.dispose()

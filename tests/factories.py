@@ -14,11 +14,14 @@ from typing import Any
 from orgbook.config import get_settings
 from orgbook.demo import DEMO_ISSUERS, issuer_did
 from orgbook.issuer.keys import create_api_key, create_issuer
-from orgbook.registry import Registry, open_registry
+from orgbook.issuer.service import Issuance
+from orgbook.runtime.registry import Registry, open_registry
 
 PASSPHRASE = b"test passphrase, not secret"
 PUBLIC_URL = "http://registry.test"
 ALL_TYPES = ("registration", "legal-name", "address", "status", "relationship", "business-number")
+# The demo issuers may also bind businesses' DIDs (issue 19): UNTP Digital Identity Anchors.
+ISSUER_TYPES = (*ALL_TYPES, "identity-anchor")
 
 
 def new_registry(
@@ -45,7 +48,7 @@ def add_issuers(registry: Registry, *, now: datetime | None = None) -> dict[str,
                 did=issuer_did(registry.settings.public_url, slug),
                 name=name,
                 jurisdiction=jurisdiction,
-                credential_types=ALL_TYPES,
+                credential_types=ISSUER_TYPES,
                 passphrase=PASSPHRASE,
                 now=now,
             )
@@ -61,7 +64,7 @@ def issue(
     registry: Registry, records: list[dict[str, Any]], *, now: datetime | None = None
 ) -> list[Any]:
     """Issue ``records`` through each one's issuer (by jurisdiction); returns the outcomes."""
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     outcomes: list[Any] = []
     by_issuer: dict[str, list[dict[str, Any]]] = {}
     for record in records:

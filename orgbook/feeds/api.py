@@ -9,9 +9,16 @@
 * ``GET /api/v1/export?format=jsonl|csv`` — the register at the latest checkpoint, streamed.
 
 :func:`install` includes the router and, when ``ORGBOOK_WEBHOOK_WORKER`` is true, runs the
-delivery worker in a background thread for the application's lifetime. Routes are thin: the
-logic is in :mod:`orgbook.feeds.feed`, :mod:`~orgbook.feeds.webhooks`,
-:mod:`~orgbook.feeds.delivery` and :mod:`~orgbook.feeds.export`.
+delivery worker in a background thread for the application's lifetime. The export route is
+module-level; the subscription routes are :mod:`orgbook.feeds.subscriptions_api`'s. The feed and
+its stream are declared by :func:`router` because their bounds are the deployment's
+(``ORGBOOK_FEED_MAX_WAIT_SECONDS``, ``ORGBOOK_FEED_STREAM_MAX_SECONDS``, stated in the OpenAPI
+document as the ``le`` of ``wait`` and ``timeout`` and the default ``timeout``). They stay in
+that closure on purpose (issue 15 made the other routers module-level): declared at import time
+they could state only fixed bounds, and the document would change for a deployment that sets
+its own. Routes are thin: the logic is in :mod:`orgbook.feeds.feed`,
+:mod:`~orgbook.feeds.webhooks`, :mod:`~orgbook.feeds.delivery` and :mod:`~orgbook.feeds.export`;
+models are :mod:`orgbook.feeds.models`.
 """
 
 from __future__ import annotations
@@ -25,35 +32,35 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import StreamingResponse
 
 from orgbook.config import Settings
-from orgbook.db import reading
-from orgbook.errors import RateLimited, Unauthorized
-from orgbook.feeds import webhooks
+from orgbook.core.errors import RateLimited
+from orgbook.feeds import subscriptions_api
 from orgbook.feeds.delivery import DeliveryWorker
 from orgbook.feeds.export import ExportSummary, export_lines, latest_stamp, snapshot
 from orgbook.feeds.feed import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_WAIT,
+    TYPE_PATTERN,
     TYPE_SLUGS,
     FeedFilter,
     FeedPage,
     LedgerWatcher,
+    check_type,
     ledger_size,
     read_page,
 )
+from orgbook.feeds.models import FeedItemOut, FeedPageOut
 from orgbook.http.deps import EngineDep
-from orgbook.http.middleware import add_response_header
+from orgbook.http.middleware import no_store
 from orgbook.http.problems import HEADERS_ATTR, PROBLEM_RESPONSES
 from orgbook.http.ratelimit import rate_limited
+from orgbook.storage.engine import reading
 
 __all__ = ["install", "router", "worker_enabled"]
 
@@ -61,76 +68,6 @@ WORKER_ENV = "ORGBOOK_WEBHOOK_WORKER"
 MAX_EXPORTS = 2
 """Exports one process streams at the same time; more are refused with 429."""
 SSE_HEARTBEAT = 15.0
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class FeedItemOut(_Out):
-    index: int
-    kind: str
-    timestamp: str
-    organisation: str | None
-    credential: str | None
-    type: str | None
-    issuer: str | None
-    leaf_hash: str
-
-
-class FeedPageOut(_Out):
-    items: list[FeedItemOut]
-    next: int = Field(description="Pass as `after` to continue (the last index examined).")
-    tree_size: int = Field(description="The ledger size this page was read against.")
-    caught_up: bool = Field(description="The page reached the end of the ledger.")
-
-
-class FilterIn(BaseModel):
-    kind: Literal["all", "new-organisations", "organisation", "type"] = "all"
-    value: str | None = Field(default=None, max_length=200)
-
-
-class SubscriptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2000, examples=["https://bank.example/orgbook-hook"])
-    filter: FilterIn = Field(default_factory=FilterIn)
-    after: int | None = Field(
-        default=None,
-        ge=-1,
-        le=2**53 - 1,
-        description="Deliver entries after this ledger index (default: from now on).",
-    )
-
-
-class SubscriptionFilterOut(_Out):
-    kind: str
-    value: str | None
-
-
-class SubscriptionOut(_Out):
-    id: str
-    url: str
-    filter: SubscriptionFilterOut
-    status: str
-    paused_reason: str | None
-    cursor: int
-    last_success_index: int | None
-    last_success_at: str | None
-    delivered: int
-    attempts: int
-    failing_since: str | None
-    last_error: str | None
-    last_attempt_at: str | None
-    next_attempt_at: str | None
-    created_at: str | None
-
-
-class SubscriptionCreatedOut(SubscriptionOut):
-    secret: str = Field(description="The signing secret: shown once, keep it.")
-
-
-class SubscriptionsOut(_Out):
-    subscriptions: list[SubscriptionOut]
 
 
 def worker_enabled(environ: dict[str, str] | None = None) -> bool:
@@ -168,6 +105,13 @@ def _read(engine: Engine, flt: FeedFilter, after: int, limit: int) -> FeedPage:
         return read_page(conn, flt, after=after, limit=limit)
 
 
+def _check_filter(engine: Engine, flt: FeedFilter) -> None:
+    """:class:`BadInput` for a type slug no type has (before a stream starts: a 400, not a
+    stream cut short)."""
+    with reading(engine) as conn:
+        check_type(conn, flt.type)
+
+
 def _size(engine: Engine) -> int:
     with reading(engine) as conn:
         return ledger_size(conn)
@@ -186,7 +130,6 @@ WatcherDep = Annotated[LedgerWatcher, Depends(_watcher)]
 
 # The filters' syntax, declared as the feed checks it (orgbook.feeds.feed.FeedFilter).
 ORGANISATION_PATTERN = r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?:\S{1,64}$"
-TYPE_PATTERN = "^(?:" + "|".join(sorted(TYPE_SLUGS)) + ")$"
 ISSUER_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 
@@ -196,7 +139,15 @@ def _filter(
         Query(max_length=200, pattern=ORGANISATION_PATTERN, examples=["CA-BC:BC1287139"]),
     ] = None,
     type: Annotated[
-        str | None, Query(max_length=32, pattern=TYPE_PATTERN, examples=["legal-name"])
+        str | None,
+        Query(
+            max_length=32,
+            pattern=TYPE_PATTERN,
+            examples=["legal-name"],
+            description="A credential type's slug: a registry type ("
+            + ", ".join(sorted(TYPE_SLUGS))
+            + ") or a registered type's, e.g. business-licence (GET /api/v1/credential-types).",
+        ),
     ] = None,
     issuer: Annotated[
         str | None, Query(max_length=64, pattern=ISSUER_PATTERN, examples=["bc-registries"])
@@ -220,47 +171,89 @@ def _filter(
 
 FilterDep = Annotated[FeedFilter, Depends(_filter)]
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="SubscriberApiKey",
-    description="A subscriber API key (`obs_<id>_<secret>`) from "
-    "`orgbook webhooks subscriber create NAME`.",
+
+def _export_slots(request: Request) -> threading.BoundedSemaphore:
+    """The application's export slots (:data:`MAX_EXPORTS`), made by :func:`install`."""
+    slots = getattr(request.app.state, "feeds_export_slots", None)
+    if not isinstance(slots, threading.BoundedSemaphore):
+        slots = threading.BoundedSemaphore(MAX_EXPORTS)
+        request.app.state.feeds_export_slots = slots
+    return slots
+
+
+export_routes = APIRouter()
+"""The export route (module-level; :func:`router` includes it last)."""
+
+
+@export_routes.get(
+    "/export",
+    summary="The whole register, stamped with a signed checkpoint (streamed)",
+    description=(
+        "One line per organisation with its credentials current at the latest checkpoint "
+        "(JSON Lines: each with its ledger entry; CSV: the main attributes). The first line "
+        "(CSV: the header comments) holds the checkpoint, the last one counts the lines. "
+        "Verify with `orgbook export verify FILE --ledger-key VKEY --online URL`."
+    ),
+    dependencies=[rate_limited("read")],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/jsonl": {}, "text/csv": {}}}},
 )
-
-
-def _subscriber(
-    engine: EngineDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
+def export(
+    request: Request, engine: EngineDep, format: Literal["jsonl", "csv"] = "jsonl"
+) -> StreamingResponse:
+    exports = _export_slots(request)
+    if not exports.acquire(blocking=False):
+        err = RateLimited("too many exports in progress; retry later", retry_after=60)
+        setattr(err, HEADERS_ATTR, {"Retry-After": "60"})
+        raise err
+    release = _once(exports.release)
     try:
         with reading(engine) as conn:
-            return webhooks.authenticate_subscriber(
-                conn, bearer.credentials.strip() if bearer else None
-            )
-    except Unauthorized as exc:
-        setattr(exc, HEADERS_ATTR, {"WWW-Authenticate": 'Bearer realm="orgbook subscriptions"'})
+            stamp = latest_stamp(conn)
+    except BaseException:
+        release()
         raise
 
+    def body() -> Iterator[bytes]:
+        try:
+            with snapshot(engine) as conn:
+                buffer: list[bytes] = []
+                pending = 0
+                for line in export_lines(conn, format, ExportSummary(stamp)):
+                    buffer.append(line)
+                    pending += len(line)
+                    if pending >= 256 * 1024:
+                        yield b"".join(buffer)
+                        buffer, pending = [], 0
+                yield b"".join(buffer)
+        finally:
+            release()
 
-SubscriberDep = Annotated[str, Depends(_subscriber)]
-SubscriptionIdPath = Annotated[str, Path(min_length=1, max_length=64)]
-
-
-async def _no_store(request: Request) -> None:
-    add_response_header(request.scope, "Cache-Control", "no-store")
-
-
-def _sub_out(sub: webhooks.Subscription) -> SubscriptionOut:
-    return SubscriptionOut.model_validate(sub.to_json())
+    stream = body()
+    # A response whose body never starts (client gone) must give its slot back too.
+    weakref.finalize(stream, release)
+    media = "application/jsonl" if format == "jsonl" else "text/csv; charset=utf-8"
+    name = f"orgbook-export-{stamp.size}.{format}"
+    return StreamingResponse(
+        stream,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Orgbook-Tree-Size": str(stamp.size),
+            "Cache-Control": "no-cache",
+        },
+    )
 
 
 def router(settings: Settings) -> APIRouter:
+    """The feed and its stream, declared with this deployment's bounds (the OpenAPI document
+    states the longest ``wait`` and ``timeout`` this server takes), then the module-level
+    subscription and export routes."""
     api = APIRouter(prefix="/api/v1", tags=["subscriptions"])
     # Bounds from the deployment, so that the OpenAPI document declares what this server takes.
     max_wait = min(MAX_WAIT, settings.feed_max_wait_seconds)
     max_stream = settings.feed_stream_max_seconds
     default_stream = min(300, max_stream)
-    exports = threading.BoundedSemaphore(MAX_EXPORTS)
 
     @api.get(
         "/feed",
@@ -272,7 +265,7 @@ def router(settings: Settings) -> APIRouter:
             "`ORGBOOK_FEED_MAX_WAIT_SECONDS`, 30 by default) and nothing "
             "new, the answer waits until a matching entry is appended."
         ),
-        dependencies=[rate_limited("read"), Depends(_no_store)],
+        dependencies=[rate_limited("read"), Depends(no_store)],
     )
     async def feed(
         engine: EngineDep,
@@ -323,6 +316,7 @@ def router(settings: Settings) -> APIRouter:
         ] = "",
         timeout: float = Query(default_stream, gt=0, le=max_stream),
     ) -> StreamingResponse:
+        await run_in_threadpool(_check_filter, engine, flt)
         cursor = -1 if after is None else after
         if last_event_id:  # digits only (declared): int() cannot fail
             cursor = max(-1, min(int(last_event_id), 2**53 - 1))
@@ -356,136 +350,14 @@ def router(settings: Settings) -> APIRouter:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    # --- subscriptions ------------------------------------------------------------------------
-
-    subs = APIRouter(
-        prefix="/subscriptions",
-        dependencies=[rate_limited("read"), Depends(_no_store)],
-        responses={401: {"description": "No valid subscriber API key."}},
-    )
-
-    @subs.post("", status_code=201, summary="Subscribe a URL to ledger entries")
-    def create(
-        engine: EngineDep, subscriber: SubscriberDep, body: SubscriptionIn
-    ) -> SubscriptionCreatedOut:
-        with engine.begin() as conn:
-            sub = webhooks.create_subscription(
-                conn,
-                subscriber,
-                url=body.url,
-                filter_kind=body.filter.kind,
-                filter_value=body.filter.value,
-                after=body.after,
-            )
-        return SubscriptionCreatedOut.model_validate({**sub.to_json(), "secret": sub.secret})
-
-    @subs.get("", summary="This subscriber's subscriptions")
-    def list_(engine: EngineDep, subscriber: SubscriberDep) -> SubscriptionsOut:
-        with reading(engine) as conn:
-            found = webhooks.list_subscriptions(conn, subscriber_id=subscriber)
-        return SubscriptionsOut(subscriptions=[_sub_out(s) for s in found])
-
-    @subs.get("/{subscription_id}", summary="A subscription: status, last error, progress")
-    def get(
-        engine: EngineDep, subscriber: SubscriberDep, subscription_id: SubscriptionIdPath
-    ) -> SubscriptionOut:
-        with reading(engine) as conn:
-            return _sub_out(
-                webhooks.get_subscription(conn, subscription_id, subscriber_id=subscriber)
-            )
-
-    @subs.post("/{subscription_id}/resume", summary="Resume a paused subscription")
-    def resume(
-        engine: EngineDep, subscriber: SubscriberDep, subscription_id: SubscriptionIdPath
-    ) -> SubscriptionOut:
-        with engine.begin() as conn:
-            sub = webhooks.resume_subscription(conn, subscription_id, subscriber_id=subscriber)
-        return _sub_out(sub)
-
-    @subs.post("/{subscription_id}/pause", summary="Pause a subscription")
-    def pause(
-        engine: EngineDep, subscriber: SubscriberDep, subscription_id: SubscriptionIdPath
-    ) -> SubscriptionOut:
-        with engine.begin() as conn:
-            sub = webhooks.pause_subscription(
-                conn, subscription_id, "paused by the subscriber", subscriber_id=subscriber
-            )
-        return _sub_out(sub)
-
-    @subs.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
-    def delete(
-        engine: EngineDep, subscriber: SubscriberDep, subscription_id: SubscriptionIdPath
-    ) -> Response:
-        with engine.begin() as conn:
-            webhooks.delete_subscription(conn, subscription_id, subscriber_id=subscriber)
-        return Response(status_code=204)
-
-    api.include_router(subs)
-
-    # --- export -------------------------------------------------------------------------------
-
-    @api.get(
-        "/export",
-        summary="The whole register, stamped with a signed checkpoint (streamed)",
-        description=(
-            "One line per organisation with its credentials current at the latest checkpoint "
-            "(JSON Lines: each with its ledger entry; CSV: the main attributes). The first line "
-            "(CSV: the header comments) holds the checkpoint, the last one counts the lines. "
-            "Verify with `orgbook export verify FILE --ledger-key VKEY --online URL`."
-        ),
-        dependencies=[rate_limited("read")],
-        response_class=StreamingResponse,
-        responses={200: {"content": {"application/jsonl": {}, "text/csv": {}}}},
-    )
-    def export(engine: EngineDep, format: Literal["jsonl", "csv"] = "jsonl") -> StreamingResponse:
-        if not exports.acquire(blocking=False):
-            err = RateLimited("too many exports in progress; retry later", retry_after=60)
-            setattr(err, HEADERS_ATTR, {"Retry-After": "60"})
-            raise err
-        release = _once(exports.release)
-        try:
-            with reading(engine) as conn:
-                stamp = latest_stamp(conn)
-        except BaseException:
-            release()
-            raise
-
-        def body() -> Iterator[bytes]:
-            try:
-                with snapshot(engine) as conn:
-                    buffer: list[bytes] = []
-                    pending = 0
-                    for line in export_lines(conn, format, ExportSummary(stamp)):
-                        buffer.append(line)
-                        pending += len(line)
-                        if pending >= 256 * 1024:
-                            yield b"".join(buffer)
-                            buffer, pending = [], 0
-                    yield b"".join(buffer)
-            finally:
-                release()
-
-        stream = body()
-        # A response whose body never starts (client gone) must give its slot back too.
-        weakref.finalize(stream, release)
-        media = "application/jsonl" if format == "jsonl" else "text/csv; charset=utf-8"
-        name = f"orgbook-export-{stamp.size}.{format}"
-        return StreamingResponse(
-            stream,
-            media_type=media,
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}"',
-                "Orgbook-Tree-Size": str(stamp.size),
-                "Cache-Control": "no-cache",
-            },
-        )
-
-    _ = settings
+    api.include_router(subscriptions_api.routes)
+    api.include_router(export_routes)
     return api
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Include the router; with ``ORGBOOK_WEBHOOK_WORKER`` on, run the delivery worker too."""
+    app.state.feeds_export_slots = threading.BoundedSemaphore(MAX_EXPORTS)
     app.include_router(router(settings), responses=PROBLEM_RESPONSES)
     if not worker_enabled():
         return

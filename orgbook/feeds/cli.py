@@ -25,9 +25,10 @@ from typing import IO, Any
 
 from sqlalchemy import Engine
 
-from orgbook.cliutil import add_storage_options, print_json, settings_from_args
-from orgbook.db import create_all, make_engine, reading
-from orgbook.errors import BadInput, ConfigurationError, OrgBookError
+from orgbook.core.errors import BadInput, ConfigurationError, OrgBookError
+from orgbook.runtime.commandline import add_storage_options, print_json, settings_from_args
+from orgbook.storage.engine import make_engine, reading
+from orgbook.storage.migrations import upgrade
 
 __all__ = ["register"]
 
@@ -115,7 +116,7 @@ def register(subparsers: Any) -> None:
 
 def _engine(args: argparse.Namespace) -> Engine:
     engine = make_engine(settings_from_args(args).database_url)
-    create_all(engine)
+    upgrade(engine)
     return engine
 
 
@@ -126,7 +127,7 @@ def _sign_if_grown(args: argparse.Namespace, engine: Engine) -> None:
     """Sign a checkpoint covering the whole ledger when the key is available; else keep the
     latest one (the export is then the register as of that checkpoint)."""
     from orgbook.ledger.store import stored_origin
-    from orgbook.registry import open_registry, resolve_passphrase
+    from orgbook.runtime.registry import open_registry, resolve_passphrase
 
     with reading(engine) as conn:
         origin = stored_origin(conn)  # the ledger's own, whatever the public URL says
@@ -191,7 +192,7 @@ def _local_engine(args: argparse.Namespace) -> Engine:
 
 
 def _proof_source(args: argparse.Namespace, key: Any, client: Any) -> tuple[Any, Engine | None]:
-    from orgbook.feeds.export import LocalLeaves, OnlineProofs
+    from orgbook.feeds.export_verify import LocalLeaves, OnlineProofs
     from orgbook.feeds.remote import MAX_WAIT, RegistryProofs, TileProofs
     from orgbook.verifier.tiles_client import open_source
 
@@ -209,7 +210,7 @@ def run_export_verify(args: argparse.Namespace) -> int:
     import httpx
     from sqlalchemy.exc import SQLAlchemyError
 
-    from orgbook.feeds.export import verify_export
+    from orgbook.feeds.export_verify import verify_export
     from orgbook.verifier.offline import parse_ledger_key
 
     try:

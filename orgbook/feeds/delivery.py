@@ -38,7 +38,6 @@ import orjson
 from sqlalchemy import Engine, and_, or_, select, update
 
 from orgbook import __version__
-from orgbook.db import reading
 from orgbook.feeds.feed import FeedItem, read_page
 from orgbook.feeds.store import subscriptions
 from orgbook.feeds.webhooks import (
@@ -49,6 +48,7 @@ from orgbook.feeds.webhooks import (
     subscription_from_row,
 )
 from orgbook.ledger.store import ledger_entries
+from orgbook.storage.engine import reading
 
 __all__ = ["Attempt", "DeliveryPolicy", "DeliveryWorker", "backoff", "delivery_body"]
 

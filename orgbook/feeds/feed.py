@@ -34,12 +34,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, case, exists, null, or_, select
 
-from orgbook.canonical import loads_strict
-from orgbook.credentials import CredentialType
-from orgbook.errors import BadInput, OrgBookError
-from orgbook.issuer.store import credential_events, credentials
+from orgbook.core.canonical import loads_strict
+from orgbook.core.credentials import CredentialType
+from orgbook.core.errors import BadInput, OrgBookError
 from orgbook.ledger.entry import is_kind
 from orgbook.ledger.store import ledger_entries, ledger_head
+from orgbook.projections.credential_types import credential_types
+from orgbook.projections.tables import credential_events, credentials
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -50,6 +51,7 @@ __all__ = [
     "FeedItem",
     "FeedPage",
     "LedgerWatcher",
+    "check_type",
     "ledger_size",
     "read_page",
 ]
@@ -62,6 +64,10 @@ MAX_WAIT = 30.0
 """Longest long-poll, in seconds."""
 
 TYPE_SLUGS = frozenset(t.slug for t in CredentialType)
+"""The registry types' slugs; any registered type's slug (``GET /api/v1/credential-types``) is
+a type filter too (:func:`check_type`)."""
+TYPE_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_TYPE_SLUG = re.compile(TYPE_PATTERN)
 _ORG_ID = re.compile(r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?:\S{1,64}$")
 _ISSUER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -83,8 +89,11 @@ class FeedFilter:
                 "organisation must be an organisation id such as CA-BC:BC1287139",
                 field="organisation",
             )
-        if self.type is not None and self.type not in TYPE_SLUGS:
-            raise BadInput(f"type must be one of {', '.join(sorted(TYPE_SLUGS))}", field="type")
+        if self.type is not None and (len(self.type) > 32 or not _TYPE_SLUG.match(self.type)):
+            raise BadInput(
+                "type must be a credential type's slug such as legal-name or business-licence",
+                field="type",
+            )
         if self.issuer is not None and not _ISSUER_ID.match(self.issuer):
             raise BadInput("issuer must be an issuer id such as bc-registries", field="issuer")
         if self.kind is not None and not is_kind(self.kind):
@@ -240,6 +249,26 @@ def _item(row: Any) -> FeedItem:
     )
 
 
+def check_type(conn: Connection, slug: str | None) -> None:
+    """:class:`BadInput` unless ``slug`` is a registry type's or a registered type's slug (an
+    entry of ``type.registered``, or a type some credential was issued as)."""
+    if slug is None or slug in TYPE_SLUGS:
+        return
+    registered = conn.execute(
+        select(credential_types.c.slug).where(credential_types.c.slug == slug).limit(1)
+    ).first()
+    if registered is None:
+        registered = conn.execute(
+            select(credentials.c.id).where(credentials.c.type == slug).limit(1)
+        ).first()
+    if registered is None:
+        raise BadInput(
+            f"no credential type {slug!r}: a registry type ({', '.join(sorted(TYPE_SLUGS))}) or "
+            "a registered type's slug (GET /api/v1/credential-types)",
+            field="type",
+        )
+
+
 def read_page(
     conn: Connection,
     flt: FeedFilter,
@@ -250,6 +279,7 @@ def read_page(
 ) -> FeedPage:
     """The entries after ``after`` that ``flt`` matches: at most ``limit``, in index order."""
     _check_page(after, limit)
+    check_type(conn, flt.type)
     size = ledger_size(conn)  # first: nothing at or beyond it is looked at
     if after >= size - 1:
         return FeedPage((), max(after, size - 1), size)

@@ -4,7 +4,7 @@
   credential. A registry that answers 429 is waited for as its ``Retry-After`` says — a bounded
   number of retries per request and a bounded total wait — and when it still refuses, the
   credential is *unchecked*, never invalid: :class:`RateLimited` tells
-  :class:`~orgbook.feeds.export.OnlineProofs` to stop asking.
+  :class:`~orgbook.feeds.export_verify.OnlineProofs` to stop asking.
 * :class:`TileProofs` reads the proofs from a static tile export (``--tiles URL_OR_DIR``, as
   ``orgbook ledger tiles export`` writes it; :mod:`orgbook.verifier.tiles_client`). The tiles'
   checkpoint is verified with the ledger's keys and must be consistent with the export's (same
@@ -25,9 +25,9 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from orgbook.canonical import loads_strict
-from orgbook.errors import NotFound, OrgBookError, RateLimited, UpstreamError
-from orgbook.feeds.export import ExportVerification, OnlineProofs
+from orgbook.core.canonical import loads_strict
+from orgbook.core.errors import NotFound, OrgBookError, RateLimited, UpstreamError
+from orgbook.feeds.export_verify import ExportVerification, OnlineProofs
 from orgbook.ledger.merkle import verify_consistency
 from orgbook.ledger.note import NoteVerifier
 from orgbook.verifier.tiles_client import TiledLog, TileSource

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, Text
 
-from orgbook.db import metadata
+from orgbook.storage.engine import metadata
 
 __all__ = ["subscribers", "subscriptions"]
 

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, select, update
 
-from orgbook.db import stored_utc
-from orgbook.errors import BadInput, Conflict, NotFound, Unauthorized, VerificationError
-from orgbook.feeds.feed import FeedFilter, ledger_size
+from orgbook.core.errors import BadInput, Conflict, NotFound, Unauthorized, VerificationError
+from orgbook.core.time import as_utc, format_time
+from orgbook.feeds.feed import FeedFilter, check_type, ledger_size
 from orgbook.feeds.store import subscribers, subscriptions
 
 __all__ = [
@@ -120,7 +120,7 @@ def _now(now: datetime | None) -> datetime:
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return stored_utc(value)
+    return as_utc(value)
 
 
 def _hash_key(key: str) -> str:
@@ -206,7 +206,7 @@ class Subscription:
         """The subscription as its owner sees it (never the secret)."""
 
         def stamp(value: datetime | None) -> str | None:
-            return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+            return None if value is None else format_time(as_utc(value), "seconds")
 
         return {
             "id": self.id,
@@ -298,7 +298,7 @@ def create_subscription(
         raise BadInput(f"a {filter_kind} filter needs a value", field="filter.value")
     if filter_kind in ("all", "new-organisations") and filter_value:
         raise BadInput(f"a {filter_kind} filter takes no value", field="filter.value")
-    feed_filter(filter_kind, filter_value)  # validates the value
+    check_type(conn, feed_filter(filter_kind, filter_value).type)  # validates the value
     size = ledger_size(conn)
     if after is None:
         after = size - 1

@@ -52,6 +52,18 @@ def not_modified(request: Request, etag: str) -> bool:
     return any(_opaque(candidate) == mine for candidate in header.split(","))
 
 
+def asset_response(request: Request, body: bytes, media_type: str, etag: str) -> Response:
+    """A static asset: immutable when the URL carries its version (``?v=…``), else revalidated
+    on each use; ``304`` when the client holds it already."""
+    headers = {
+        "ETag": etag,
+        "Cache-Control": IMMUTABLE if "v" in request.query_params else "no-cache",
+    }
+    if not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
 def to_json_bytes(obj: Any) -> bytes:
     """Wire JSON (not the canonical form that gets signed): compact, UTF-8, ``Z`` datetimes."""
     if isinstance(obj, BaseModel):

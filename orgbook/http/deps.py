@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 
 from orgbook.config import Settings
-from orgbook.errors import ConfigurationError
+from orgbook.core.errors import ConfigurationError
 from orgbook.http.middleware import new_request_id
 from orgbook.http.problems import REQUEST_ID_SCOPE_KEY
-from orgbook.registry import Registry
+from orgbook.runtime.registry import Registry
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -51,6 +51,13 @@ def get_registry(request: Request) -> Registry:
             "the application has no registry (create_app(settings, registry=open_registry(…)))"
         )
     return registry
+
+
+def get_optional_registry(request: Request) -> Registry | None:
+    """The application's registry, or None (verification, status lists and most pages work
+    without one; a verifier replica opened without keys has none)."""
+    registry = getattr(request.app.state, "registry", None)
+    return registry if isinstance(registry, Registry) else None
 
 
 def get_request_id(request: Request) -> str:
@@ -84,6 +91,10 @@ async def _registry_dep(request: Request) -> Registry:
     return resolve(request, get_registry)
 
 
+async def _optional_registry_dep(request: Request) -> Registry | None:
+    return resolve(request, get_optional_registry)
+
+
 async def _request_id_dep(request: Request) -> str:
     return resolve(request, get_request_id)
 
@@ -91,14 +102,17 @@ async def _request_id_dep(request: Request) -> str:
 SettingsDep = Annotated[Settings, Depends(_settings_dep)]
 EngineDep = Annotated[Engine, Depends(_engine_dep)]
 RegistryDep = Annotated[Registry, Depends(_registry_dep)]
+OptionalRegistryDep = Annotated[Registry | None, Depends(_optional_registry_dep)]
 RequestIdDep = Annotated[str, Depends(_request_id_dep)]
 
 __all__ = [
     "EngineDep",
+    "OptionalRegistryDep",
     "RegistryDep",
     "RequestIdDep",
     "SettingsDep",
     "get_engine",
+    "get_optional_registry",
     "get_registry",
     "get_request_id",
     "get_settings_dep",

@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
-from orgbook.db import read_only
-from orgbook.errors import PROBLEM_BASE, OrgBookError
+from orgbook.core.errors import PROBLEM_BASE, OrgBookError
 from orgbook.http.deps import EngineDep
+from orgbook.storage.engine import read_only
 
 __all__ = [
     "ExpectedSchema",
@@ -40,6 +41,7 @@ __all__ = [
     "check_ready",
     "expected_schema",
     "router",
+    "routes",
     "schema_problem",
 ]
 
@@ -80,7 +82,7 @@ def expected_schema() -> ExpectedSchema:
     """
     from alembic.script import ScriptDirectory
 
-    from orgbook.migrations import alembic_config
+    from orgbook.storage.migrations import alembic_config
 
     scripts = ScriptDirectory.from_config(alembic_config())
     head = scripts.get_current_head()
@@ -129,27 +131,45 @@ def check_ready(engine: Engine) -> dict[str, str]:
     return {"database": "ok", "schema": "ok"}
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["health"])
-    expected = expected_schema()
-
-    @api.get("/healthz", summary="The process is alive")
-    async def healthz() -> Health:
-        return Health()
-
-    @api.get(
-        "/readyz",
-        summary="The database is reachable and at this release's schema revision",
-        description=(
-            "Readiness: one query of the database's schema revision (`alembic_version`). "
-            "200 lists the checks passed (`database`, `schema`); 503 problem+json names the "
-            "failed one in `check`: `database` (unreachable) or `schema` (not at revision "
-            f"`{expected.head}`, the migration head of this release: not upgraded yet — run "
-            "`orgbook db upgrade` — or upgraded by a newer release)."
-        ),
-        responses={503: {"description": f"Not ready ({PROBLEM_BASE}not-ready)"}},
+def _readyz_description(head: str) -> str:
+    return (
+        "Readiness: one query of the database's schema revision (`alembic_version`). "
+        "200 lists the checks passed (`database`, `schema`); 503 problem+json names the "
+        "failed one in `check`: `database` (unreachable) or `schema` (not at revision "
+        f"`{head}`, the migration head of this release: not upgraded yet — run "
+        "`orgbook db upgrade` — or upgraded by a newer release)."
     )
-    async def readyz(engine: EngineDep) -> Readiness:
-        return Readiness(checks=await run_in_threadpool(check_ready, engine))
 
-    return api
+
+routes = APIRouter(tags=["health"])
+"""``/healthz`` and ``/readyz``; :func:`router` writes the migration head into the latter's
+description."""
+
+
+@routes.get("/healthz", summary="The process is alive")
+async def healthz() -> Health:
+    return Health()
+
+
+@routes.get(
+    "/readyz",
+    summary="The database is reachable and at this release's schema revision",
+    description=_readyz_description("…"),  # the head: see router()
+    responses={503: {"description": f"Not ready ({PROBLEM_BASE}not-ready)"}},
+)
+async def readyz(engine: EngineDep) -> Readiness:
+    return Readiness(checks=await run_in_threadpool(check_ready, engine))
+
+
+def router() -> APIRouter:
+    """:data:`routes`, ``/readyz`` described with this release's migration head.
+
+    The head is read from the migration scripts here, when an application is made, and not at
+    import time (importing the shell does no work): the one thing the routes do not know when
+    they are declared. The same head every time (:func:`expected_schema` reads it once).
+    """
+    head = expected_schema().head
+    for route in routes.routes:
+        if isinstance(route, APIRoute) and route.endpoint is readyz:
+            route.description = _readyz_description(head)
+    return routes

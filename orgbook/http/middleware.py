@@ -28,9 +28,10 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orgbook.errors import PayloadTooLarge
+from orgbook.core.errors import PayloadTooLarge
 from orgbook.http.problems import (
     PROBLEM_MEDIA_TYPE,
     REQUEST_ID_SCOPE_KEY,
@@ -38,11 +39,15 @@ from orgbook.http.problems import (
     internal_error_body,
     status_problem,
 )
-from orgbook.logging import request_id_var
+from orgbook.runtime.logging import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 RESPONSE_HEADERS_SCOPE_KEY = "orgbook.response_headers"
 """Scope key: a list of ``(name, value)`` byte pairs that the response will carry."""
+
+OWN_ERROR_BODY_SCOPE_KEY = "orgbook.own_error_body"
+"""Scope key: set (True) by a route whose 4xx body is a format a specification defines (the
+VC-API's verification results): it is left alone, not re-sent as problem+json."""
 
 _SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:+/=-]{1,128}$")
 
@@ -50,7 +55,15 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("orgbook.access")
 
 ISSUER_PREFIX = "/api/v1/issuer"
-PUBLIC_CORS_PREFIXES = ("/api/v1/", "/.well-known/", "/schemas/", "/openapi.json")
+PUBLIC_CORS_PREFIXES = (
+    "/api/v1/",
+    "/.well-known/",
+    "/schemas/",
+    "/openapi.json",
+    "/credentials/verify",  # the VC-API verifier (orgbook.verifier.vcapi)
+    "/presentations/verify",
+    "/challenges",
+)
 """Paths a browser on another origin may read: the public API and what verifiers fetch."""
 
 
@@ -58,8 +71,9 @@ class _RequestIds:
     """Request ids: 32 hex digits, a random per-process prefix and a counter.
 
     Unique, which is all a request id must be (it is not a secret); ``uuid4`` read 16 bytes from
-    the kernel for every request, a system call that was ≈7 % of a small request's CPU under
-    load. The prefix is drawn again in a forked child.
+    the kernel for every request, a system call that showed in a small request's CPU under
+    load (docs/performance.md, "Figures moved out of the code"). The prefix is drawn again in a
+    forked child.
     """
 
     __slots__ = ("_counter", "_pid", "_prefix")
@@ -85,6 +99,12 @@ def add_response_header(scope: Scope, name: str, value: str) -> None:
     """Queue a header for this request's response (whatever response the route produces)."""
     queued: list[tuple[bytes, bytes]] = scope.setdefault(RESPONSE_HEADERS_SCOPE_KEY, [])
     queued.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+
+
+async def no_store(request: Request) -> None:
+    """A route dependency: the answer is private (an issuer's, a subscriber's): no cache keeps
+    it."""
+    add_response_header(request.scope, "Cache-Control", "no-store")
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -193,7 +213,7 @@ def _raw_get(raw: Iterable[tuple[bytes, bytes]], name: bytes) -> str:
 
 
 def _needs_problem(scope: Scope, raw: list[tuple[bytes, bytes]]) -> bool:
-    if scope["method"] == "HEAD":
+    if scope["method"] == "HEAD" or scope.get(OWN_ERROR_BODY_SCOPE_KEY):
         return False
     return not _raw_get(raw, b"content-type").startswith(_OWN_FORMATS)
 
@@ -277,8 +297,18 @@ HTML_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
 )
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
-"""Swagger UI and ReDoc load scripts from a CDN and inline: no CSP for them."""
+DOCS_PATHS = frozenset({"/docs", "/redoc"})
+"""Swagger UI and ReDoc (:mod:`orgbook.http.apidocs`): scripts from this origin only, as the
+other pages, but inline styles allowed (both inject ``<style>`` elements as they render)."""
+DOCS_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    *HTML_SECURITY_HEADERS[1:],
+)
 
 
 class SecurityHeadersMiddleware:
@@ -298,10 +328,9 @@ class SecurityHeadersMiddleware:
                 raw = list(message.get("headers", ()))
                 present = {key.lower() for key, _ in raw}
                 extra = [h for h in self.always if h[0] not in present]
-                if _raw_get(raw, b"content-type").startswith("text/html") and (
-                    scope["path"] not in DOCS_PATHS
-                ):
-                    extra += [h for h in HTML_SECURITY_HEADERS if h[0] not in present]
+                if _raw_get(raw, b"content-type").startswith("text/html"):
+                    page = DOCS_SECURITY_HEADERS if scope["path"] in DOCS_PATHS else None
+                    extra += [h for h in page or HTML_SECURITY_HEADERS if h[0] not in present]
                 if extra:
                     message["headers"] = raw + extra
             await send(message)
@@ -406,8 +435,10 @@ def response_headers(scope: MutableMapping[str, Any]) -> list[tuple[bytes, bytes
 
 __all__ = [
     "DOCS_PATHS",
+    "DOCS_SECURITY_HEADERS",
     "EXPOSED_HEADERS",
     "ISSUER_PREFIX",
+    "OWN_ERROR_BODY_SCOPE_KEY",
     "PUBLIC_CORS_PREFIXES",
     "REQUEST_ID_HEADER",
     "BodyLimitMiddleware",
@@ -418,5 +449,6 @@ __all__ = [
     "is_issuer_path",
     "is_public_cors_path",
     "new_request_id",
+    "no_store",
     "response_headers",
 ]

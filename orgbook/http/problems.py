@@ -2,8 +2,9 @@
 
 One handler per kind of exception, installed by :func:`install_problem_handlers`:
 
-- :class:`~orgbook.errors.OrgBookError` → ``err.problem(instance=path)`` with the class's status
-  (``Retry-After`` for :class:`~orgbook.errors.RateLimited`);
+- :class:`~orgbook.core.errors.OrgBookError` → ``err.problem(instance=path)`` with the class's
+status
+  (``Retry-After`` for :class:`~orgbook.core.errors.RateLimited`);
 - FastAPI's ``RequestValidationError`` → 422, ``field`` the first bad field, ``errors`` all;
 - Starlette's ``HTTPException`` (unknown route 404, 405…) → the matching problem type;
 - a database that cannot be reached → 503 with ``Retry-After``;
@@ -31,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orgbook.errors import (
+from orgbook.core.errors import (
     PROBLEM_BASE,
     Forbidden,
     NotFound,
@@ -40,7 +41,7 @@ from orgbook.errors import (
     RateLimited,
     Unauthorized,
 )
-from orgbook.logging import request_id_var
+from orgbook.runtime.logging import request_id_var
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 REQUEST_ID_SCOPE_KEY = "orgbook.request_id"

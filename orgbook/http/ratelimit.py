@@ -33,7 +33,7 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from orgbook.config import IPNetwork, Settings
-from orgbook.errors import ConfigurationError, RateLimited
+from orgbook.core.errors import ConfigurationError, RateLimited
 from orgbook.http.middleware import add_response_header
 from orgbook.http.problems import HEADERS_ATTR
 

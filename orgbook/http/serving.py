@@ -2,9 +2,10 @@
 
 What it owns: ``orgbook serve``'s server (uvicorn with uvloop and httptools; docs/performance.md
 compares it with h11 and granian, which came out ahead on one worker), ``--workers N``
-processes (default: one per core the process may run on), the size of each process's thread
-pool, and :func:`app_factory`, the import target every worker (or another ASGI server, e.g.
-``granian --factory``) builds its application with.
+processes (default: one per core the process may run on) and the size of each process's thread
+pool. Every worker builds its application with the factory it is given
+(:func:`orgbook.app.app_factory`, also the import target of another ASGI server, e.g.
+``granian --factory``).
 
 Why processes: one CPython process runs Python on one core at a time. Why few threads: FastAPI
 runs plain ``def`` routes (the database reads) in anyio's thread pool, 40 threads by default.
@@ -14,26 +15,27 @@ releases and re-takes on every row: throughput fell as clients were added. A few
 process keep the database busy while the event loop parses and answers; more requests wait
 their turn in order instead of slowing each other down.
 
-What it must not do: build routes or read ``ORGBOOK_*`` variables itself (``orgbook.config``).
+What it must not do: build routes or read ``ORGBOOK_*`` variables itself (``orgbook.config``),
+or import the application: it is handed its factory (this module sits below the areas).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
-from orgbook.config import Settings, env_name, get_settings
-from orgbook.errors import ConfigurationError
+from orgbook.config import Settings, env_name
+from orgbook.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 __all__ = [
-    "app_factory",
     "available_cores",
     "limit_threads",
     "serve",
@@ -74,28 +76,16 @@ def limit_threads(threads: int) -> None:
     anyio.to_thread.current_default_thread_limiter().total_tokens = threads
 
 
-def app_factory() -> FastAPI:
-    """The application of one worker process, from ``ORGBOOK_*`` (what ``serve`` passed on).
-
-    Opens the registry as ``orgbook serve`` does: with signing keys when a passphrase is at hand
-    (``ORGBOOK_KEY_PASSPHRASE``), otherwise as a verifier replica.
-    """
-    from orgbook.app import create_app, freeze_startup_heap
-    from orgbook.registry import open_registry, resolve_passphrase
-
-    settings = get_settings()
-    try:
-        passphrase: bytes | None = resolve_passphrase(settings, prompt=False)
-    except ConfigurationError:
-        passphrase = None  # a verifier replica: public keys only, cached status lists
-    registry = open_registry(settings, signing=passphrase is not None, passphrase=passphrase)
-    app = create_app(settings, registry=registry)
-    freeze_startup_heap()
-    return app
-
-
-def serve(settings: Settings, *, host: str, port: int, workers: int | None = None) -> None:
-    """Serve the application with ``workers`` processes (default: one per core) until stopped.
+def serve(
+    settings: Settings,
+    factory: Callable[[], FastAPI],
+    *,
+    host: str,
+    port: int,
+    workers: int | None = None,
+) -> None:
+    """Serve ``factory``'s application with ``workers`` processes (default: one per core) until
+    stopped. ``factory`` is a module-level function: each worker imports it by name.
 
     The workers get ``settings`` through the environment (the database URL and data directory
     may come from command-line flags) and each builds its own application and engine. They share
@@ -110,7 +100,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int | None = Non
         # One client, one limit, whichever worker the kernel hands its connections to.
         os.environ[env_name("rate_limit_storage")] = shared_rate_limit_uri(settings)
     if count > 1:
-        # A scrape reaches one worker: it answers for all of them (orgbook.metrics).
+        # A scrape reaches one worker: it answers for all of them (orgbook.http.metrics).
         metrics_dir = Path(settings.metrics_dir or settings.data_dir / "metrics").resolve()
         metrics_dir.mkdir(parents=True, exist_ok=True)
         for stale in metrics_dir.glob("*.json"):  # a previous run's workers
@@ -122,7 +112,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int | None = Non
         file=sys.stderr,
     )
     uvicorn.run(
-        f"{__name__}:app_factory",
+        f"{factory.__module__}:{factory.__qualname__}",
         factory=True,
         host=host,
         port=port,

@@ -10,24 +10,19 @@ and the JSON is ``2026-12-04T14:42:32.603553Z``. The OpenAPI schema stays
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
 
-__all__ = ["UtcDateTime", "as_utc", "format_utc"]
+from orgbook.core.time import as_utc, format_time
 
-
-def as_utc(value: datetime) -> datetime:
-    """``value`` in UTC; a naive ``value`` is taken to be UTC already."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+__all__ = ["UtcDateTime", "format_utc"]
 
 
 def format_utc(value: datetime) -> str:
-    """RFC 3339 in UTC with ``Z`` (microseconds when there are any)."""
-    return as_utc(value).isoformat().replace("+00:00", "Z")
+    """RFC 3339 in UTC with ``Z`` (microseconds when there are any); naive is UTC."""
+    return format_time(as_utc(value), "iso")
 
 
 UtcDateTime = Annotated[

@@ -38,13 +38,13 @@ from typing import Any, BinaryIO, Literal, TextIO
 
 from sqlalchemy import Connection, Engine, select, update
 
-from orgbook.canonical import loads_strict
-from orgbook.errors import BadInput, ConfigurationError, OrgBookError, VerificationError
+from orgbook.core.canonical import loads_strict
+from orgbook.core.errors import BadInput, ConfigurationError, OrgBookError, VerificationError
 from orgbook.issuer.keys import IssuerKeys, get_issuer
-from orgbook.issuer.projections import flush_pending, pending_count
 from orgbook.issuer.service import Issuance, Outcome
 from orgbook.issuer.store import ingest_progress
-from orgbook.progress import Progress
+from orgbook.projections.searchdocs import flush_pending, pending_count
+from orgbook.runtime.progress import Progress
 
 __all__ = ["BulkResult", "ingest_file", "repair_search_index"]
 
@@ -170,7 +170,7 @@ def ingest_file(
     def tally(outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             counts[outcome.status] += 1
-            counts["credentials"] += len(outcome.credentials)
+            counts["credentials"] += outcome.issued
             if outcome.status != "rejected":
                 continue
             if not rejects:
@@ -186,8 +186,7 @@ def ingest_file(
         # warm and nothing reconnects between batches (the engine's pool may be NullPool).
         with _collect_per_batch(), engine.connect() as conn, path.open("rb") as handle:
             # A feed killed before its end left organisations waiting for the search index.
-            if issuance.index_search:
-                _repair(conn, progress)
+            _repair(conn, progress)
             if kind == "jsonl":
                 handle.seek(start_offset)
                 stream = _jsonl_records(handle, start_line)
@@ -217,7 +216,7 @@ def ingest_file(
                 )
             bar.update(count=total_records, done=size, force=True)
             bar.finish()
-            _flush_search(issuance, conn, progress)
+            _flush_search(conn, progress)
             if total_records and conn.dialect.name == "postgresql":
                 # A bulk load rewrites most rows of the projection and search tables: refresh
                 # the planner's statistics rather than wait for autovacuum to notice.
@@ -239,10 +238,8 @@ def ingest_file(
     )
 
 
-def _flush_search(issuance: Issuance, conn: Connection, progress: bool) -> None:
+def _flush_search(conn: Connection, progress: bool) -> None:
     """Index the organisations a feed deferred (see ``Issuance.submit(defer_search=True)``)."""
-    if not issuance.index_search:
-        return
     with conn.begin():
         waiting = pending_count(conn)
     if not waiting:
@@ -347,7 +344,7 @@ def _issue_batch(
             .values(
                 lines_done=last_line,
                 byte_offset=last_offset if kind == "jsonl" else 0,
-                issued=ingest_progress.c.issued + sum(len(o.credentials) for o in outcomes),
+                issued=ingest_progress.c.issued + sum(o.issued for o in outcomes),
                 rejected=ingest_progress.c.rejected + rejected,
             )
         )

@@ -1,4 +1,9 @@
-"""``orgbook issuer …`` and ``orgbook ingest``: register issuers, manage keys, feed records."""
+"""``orgbook issuer …`` and ``orgbook ingest``: register issuers, manage keys, feed records.
+
+``orgbook ingest FILE`` feeds registry records (:mod:`orgbook.issuer.bulk`); ``orgbook ingest
+FILE --authority ID [--type T]`` feeds credentials of registered types by an authority, each line
+the issuer API's request body (:mod:`orgbook.issuer.authorised_feed`).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from orgbook.cliutil import (
+from orgbook.core.credentials import CredentialType
+from orgbook.core.errors import BadInput
+from orgbook.runtime.commandline import (
     add_storage_options,
     command_logging,
     print_json,
     settings_from_args,
 )
-from orgbook.credentials import CredentialType
-from orgbook.errors import BadInput
 
 ALL_TYPES = ",".join(t.slug for t in CredentialType)
 
@@ -74,10 +79,24 @@ def register(subparsers: Any) -> None:
         "Exit 0 every record issued or unchanged; 1 some records rejected (summary printed, "
         "rejects in the reject file); 2 unusable input or configuration (unknown issuer, "
         "ORGBOOK_KEY_PASSPHRASE missing or wrong, record schemas missing): nothing rejected, "
-        "nothing written.",
+        "nothing written. With --authority, FILE is JSON Lines of credentials of registered "
+        "types, each line the issuer API's body {eventId, type, organisation, claims, "
+        "validFrom?, validUntil?, onBehalfOf?}, issued by that authority under its "
+        "authorisations (idempotent on eventId; refused lines on stderr and in the reject "
+        "file). See docs/authorities.md.",
     )
     ingest.add_argument("file", type=Path)
     ingest.add_argument("--issuer", help="issuer id (default: the only issuer)")
+    ingest.add_argument(
+        "--authority",
+        help="feed credentials of registered types issued by this authority (id or DID)",
+    )
+    ingest.add_argument(
+        "--type",
+        dest="credential_type",
+        help="with --authority: the VC type (or type id URL) of lines that name none; a line "
+        "naming another type is refused",
+    )
     ingest.add_argument("--format", choices=["jsonl", "csv"], help="default: by file extension")
     ingest.add_argument("--batch-size", type=int, default=1000)
     ingest.add_argument("--rejects", type=Path, help="reject file (default: FILE.rejects.jsonl)")
@@ -87,7 +106,7 @@ def register(subparsers: Any) -> None:
 
 
 def _open(args: argparse.Namespace, *, signing: bool = True) -> Any:
-    from orgbook.registry import open_registry
+    from orgbook.runtime.registry import open_registry
 
     return open_registry(settings_from_args(args), signing=signing)
 
@@ -175,8 +194,10 @@ def _api_key(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
+    from orgbook.issuer.service import Issuance
+
     registry = _open(args)
-    index = registry.issuance().change_status(
+    index = Issuance(registry).change_status(
         args.id, args.credential_id, args.action, reason=args.reason
     )
     print_json({"credential": args.credential_id, "action": args.action, "ledgerIndex": index})
@@ -199,12 +220,17 @@ def _ingest(args: argparse.Namespace) -> int:
     rejects in the reject file); 2: unusable input or configuration, found before any record is
     rejected or written (raised to :func:`orgbook.cli.main`)."""
     from orgbook.issuer.bulk import ingest_file
+    from orgbook.issuer.service import Issuance
 
+    if args.authority is not None:
+        return _ingest_authorised(args)
+    if args.credential_type is not None:
+        raise BadInput("--type goes with --authority (a feed of registered types)", field="type")
     registry = _open(args)
     issuer_id = args.issuer or _only_issuer(registry)
     with command_logging(registry.settings):
         result = ingest_file(
-            registry.issuance(),
+            Issuance(registry),
             issuer_id,
             args.file,
             fmt=args.format,
@@ -232,3 +258,71 @@ def _ingest(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _ingest_authorised(args: argparse.Namespace) -> int:
+    """``orgbook ingest FILE --authority ID``: exit 0 every line issued or unchanged, 1 some
+    refused (each on stderr, and in the reject file), 2 unusable input or configuration."""
+    if args.issuer is not None:
+        raise BadInput("give --authority or --issuer, not both", field="authority")
+    if args.format not in (None, "jsonl"):
+        raise BadInput("a feed of registered types is JSON Lines", field="format")
+    registry = _open(args)
+    try:
+        return feed_authorised(
+            registry, args.authority, args.file, vc_type=args.credential_type, rejects=args.rejects
+        )
+    finally:
+        registry.close()
+
+
+def feed_authorised(
+    registry: Any,
+    authority: str,
+    file: Path,
+    *,
+    vc_type: str | None = None,
+    rejects: Path | None = None,
+) -> int:
+    """Issue an authority's feed (``orgbook ingest --authority``, ``orgbook authority issue``):
+    the result on stdout, each refused line on stderr; exit 0 or 1 (some lines refused)."""
+    from orgbook.issuer.authorised_feed import ingest_authorised, print_refusal
+
+    with registry.engine.connect() as conn:
+        did = authority_did(conn, authority)
+    with command_logging(registry.settings):
+        result = ingest_authorised(
+            registry.engine,
+            registry.ledger,
+            file,
+            issuer_did=did,
+            passphrase=registry.passphrase,
+            public_url=registry.settings.public_url,
+            vc_type=vc_type,
+            reject_path=rejects,
+            report=print_refusal,
+        )
+    print_json(result.to_json())
+    if result.rejected:
+        print(
+            f"orgbook ingest: {result.rejected:,} lines refused (see {result.reject_file})",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def authority_did(conn: Any, name: str, option: str = "authority") -> str:
+    """The DID of an authority named by its id (``bc-licensing``) or its DID."""
+    from sqlalchemy import select
+
+    from orgbook.core.errors import NotFound
+    from orgbook.projections.tables import issuers
+
+    column = issuers.c.did if name.startswith("did:") else issuers.c.id
+    did = conn.execute(select(issuers.c.did).where(column == name)).scalar()
+    if did is None:
+        raise NotFound(
+            f"no authority {name!r}: register it with `orgbook authority register`", field=option
+        )
+    return str(did)

@@ -34,7 +34,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
-from orgbook.errors import BadInput
+from orgbook.core.errors import BadInput
 
 __all__ = ["ALIASES", "CSV_COLUMNS", "iter_csv_records", "record_to_row", "write_rows"]
 
@@ -201,7 +201,7 @@ def iter_csv_records(
     """``(line number, record dict or the error)`` for each row of a CSV file with a header.
 
     The line number is where the row starts (1 is the header). Errors are
-    :class:`orgbook.errors.BadInput`; reading goes on after a bad row.
+    :class:`orgbook.core.errors.BadInput`; reading goes on after a bad row.
     """
     reader = csv.reader(text_stream, strict=True)
     try:

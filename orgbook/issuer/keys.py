@@ -2,7 +2,7 @@
 
 An issuer is registered on the ledger (``issuer.registered``) with its ``did:web`` identifier,
 jurisdiction and the credential types it may issue. Its signing keys are generated here, sealed
-at rest (encrypted PKCS#8, :mod:`orgbook.keystore`), and every key event goes on the ledger
+at rest (encrypted PKCS#8, :mod:`orgbook.core.keystore`), and every key event goes on the ledger
 (``issuer.key.added`` / ``issuer.key.retired``) so a verifier can tell which key was valid when.
 
 API keys are shown once, stored as SHA-256 hashes, scoped to one issuer and revocable. The key
@@ -21,19 +21,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from threading import Lock
-from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from orgbook.crypto import Ed25519Signer
-from orgbook.db import stored_utc
-from orgbook.did import build_did_document
-from orgbook.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
-from orgbook.issuer.store import api_keys, issuer_keys, issuers
-from orgbook.keystore import seal_seed, unseal_seed
+from orgbook.core.crypto import Ed25519Signer
+from orgbook.core.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
+from orgbook.core.keystore import seal_seed, unseal_seed
+from orgbook.core.multibase import encode_multikey_ed25519
+from orgbook.issuer.store import api_keys
 from orgbook.ledger.store import Ledger
-from orgbook.multibase import encode_multikey_ed25519
+from orgbook.projections.issuers import Issuer, did_document, get_issuer, list_issuers
+from orgbook.projections.tables import issuer_keys, issuers
 
+# Issuer, get_issuer, list_issuers and did_document are the issuer directory as the ledger
+# projects it (orgbook.projections.issuers), which verifiers serve: re-exported for the issuer's
+# own callers.
 __all__ = [
     "ApiKey",
     "Issuer",
@@ -56,26 +58,6 @@ API_KEY = re.compile(r"^obk_([a-z0-9]{12})_([A-Za-z0-9_-]{32,64})$")
 
 
 @dataclass(frozen=True, slots=True)
-class Issuer:
-    id: str
-    did: str
-    name: str
-    jurisdiction: str
-    credential_types: tuple[str, ...]
-    created_at: datetime
-    ledger_index: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "did": self.did,
-            "name": self.name,
-            "jurisdiction": self.jurisdiction,
-            "credentialTypes": list(self.credential_types),
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class ApiKey:
     id: str
     issuer_id: str
@@ -84,30 +66,6 @@ class ApiKey:
 
 def _now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
-
-
-def _issuer_from_row(row: Any) -> Issuer:
-    return Issuer(
-        id=row.id,
-        did=row.did,
-        name=row.name,
-        jurisdiction=row.jurisdiction,
-        credential_types=tuple(json.loads(row.credential_types)),
-        created_at=row.created_at,
-        ledger_index=row.ledger_index,
-    )
-
-
-def get_issuer(conn: Connection, issuer_id: str) -> Issuer:
-    row = conn.execute(select(issuers).where(issuers.c.id == issuer_id)).first()
-    if row is None:
-        raise NotFound(f"no issuer {issuer_id!r}", field="issuer")
-    return _issuer_from_row(row)
-
-
-def list_issuers(conn: Connection) -> list[Issuer]:
-    rows = conn.execute(select(issuers).order_by(issuers.c.id)).all()
-    return [_issuer_from_row(row) for row in rows]
 
 
 def _validate_issuer(
@@ -124,7 +82,7 @@ def _validate_issuer(
             "jurisdiction must be an ISO 3166-1 or 3166-2 code such as CA-BC", field="jurisdiction"
         )
     unknown = sorted(set(types) - known)
-    if unknown or not types:
+    if unknown:  # none is fine: an authority issues only what authorisations name
         raise BadInput(
             f"credential types must be among {sorted(known)}; got {unknown or 'none'}",
             field="credentialTypes",
@@ -144,9 +102,10 @@ def create_issuer(
     now: datetime | None = None,
 ) -> Issuer:
     """Register an issuer and its first signing key, both on the ledger."""
-    from orgbook.credentials import CredentialType
+    from orgbook.core.anchor import EXTRA_TYPE_SLUGS
+    from orgbook.core.credentials import CredentialType
 
-    known = {t.slug for t in CredentialType}
+    known = {t.slug for t in CredentialType} | set(EXTRA_TYPE_SLUGS.values())
     _validate_issuer(slug, did, name, jurisdiction, credential_types, known)
     if conn.execute(select(issuers.c.id).where(issuers.c.id == slug)).first():
         raise Conflict(f"issuer {slug!r} already exists", field="id")
@@ -255,32 +214,8 @@ def rotate_key(
     return new_id
 
 
-def did_document(conn: Connection, issuer_id: str) -> dict[str, Any]:
-    """The issuer's DID document: every key it ever had, only active ones for assertions."""
-    issuer = get_issuer(conn, issuer_id)
-    rows = conn.execute(
-        select(issuer_keys)
-        .where(issuer_keys.c.issuer_id == issuer_id)
-        .order_by(issuer_keys.c.added_index)
-    ).all()
-    keys = [(row.key_id.split("#", 1)[1], bytes(row.public_key), bool(row.active)) for row in rows]
-    document = build_did_document(issuer.did, keys)
-    # A retired key keeps verifying what it signed before its retirement: the DID document says
-    # when (``revoked``, as the Controlled Identifiers spec names it); the ledger proves it.
-    retired = {row.key_id: row.retired_at for row in rows if row.retired_at is not None}
-    for method in document.get("verificationMethod", []):
-        when = retired.get(method.get("id"))
-        if when is not None:
-            # Microseconds kept: proofs carry them, and one signed earlier in the second of the
-            # retirement must not look signed after it.
-            method["revoked"] = stored_utc(when).strftime(
-                "%Y-%m-%dT%H:%M:%S.%fZ" if when.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-            )
-    return document
-
-
 class IssuerKeys:
-    """Unsealed signing keys, cached per process (unsealing runs scrypt: ~0.1 s)."""
+    """Unsealed signing keys, cached per process (unsealing runs scrypt, deliberately slow)."""
 
     _cache: dict[str, tuple[str, Ed25519Signer]] = {}  # noqa: RUF012 - process-wide cache
     _lock = Lock()

@@ -18,7 +18,7 @@ business_number business-number
 A draft is plain data: the credential type's slug, the ``credentialSubject`` without ``id``
 (camelCase, as docs/data-model.md's columns say), the supersession key, the effective instant,
 the registry event id and the organisation id. The issuer service turns it into a signed VC with
-:func:`orgbook.credentials.build_credential`.
+:func:`orgbook.core.credentials.build_credential`.
 
 Relationships are shown on both sides: :func:`inverse_relationship` gives the counterpart draft
 for the related organisation (``parent-of`` ↔ ``subsidiary-of``, ``amalgamated-into`` ↔
@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from orgbook.credentials import subject_id
+from orgbook.core.credentials import subject_id
 from orgbook.issuer.records import Record
 
 __all__ = [

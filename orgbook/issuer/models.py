@@ -126,7 +126,10 @@ class RecordOutcome(_Model):
         "is current (superseded at once); `unchanged`: this event id was already processed with "
         "the same content; `rejected`: see `problem`."
     )
-    credentials: list[str] = Field(description="Ids of the credentials this record produced.")
+    credentials: list[str] = Field(
+        description="Ids of the credentials this record issued; for `unchanged` (a snapshot "
+        "sent again under a new event id), of the current credentials that already state it."
+    )
     problem: dict[str, Any] | None = Field(
         default=None,
         description="For a rejected record: the RFC 9457 problem (`type`, `status`, `detail`, "

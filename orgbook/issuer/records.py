@@ -15,24 +15,33 @@ A registry record is one event from a corporate registry (docs/data-model.md, "R
   country as its ISO 3166-1 code; a 15-character business number split into number and program
   account; ``null`` and blank optional values dropped.
 
-Invalid records raise :class:`orgbook.errors.InvalidRecord` listing every problem with its JSON
-pointer. The schemas are read from disk on first use only. Pure: no storage, no HTTP.
+Invalid records raise :class:`orgbook.core.errors.InvalidRecord` listing every problem with its JSON
+pointer. :func:`parse_record_fast` is the same, skipping ``jsonschema`` for a record the schema
+layer's compiled check accepts (bulk issuance's hot path; the test suite compares the two).
+
+What it owns: the :class:`Record` dataclass and mapping a validated record into it, the record
+problems' messages, and the checks a schema cannot express (real dates, ISO 3166 codes).
+
+What it must not do: load or compile schemas (:mod:`orgbook.core.schemas` does: the catalogue,
+the compiled fast path and the ``jsonschema`` validator), or parse date-times itself
+(:mod:`orgbook.core.time`). Pure: no storage, no HTTP.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from orgbook.errors import ConfigurationError, InvalidRecord, NotFound
+from orgbook.core.errors import ConfigurationError, InvalidRecord, NotFound
+from orgbook.core.schemas import compiled_check, schema_by_id, schema_validator, schemas_dir
+from orgbook.core.time import parse_registry_time
 from orgbook.issuer.jurisdictions import (
     CANADIAN_SUBDIVISIONS,
     COUNTRY_CODES,
@@ -40,9 +49,15 @@ from orgbook.issuer.jurisdictions import (
     country_of,
     normalise_jurisdiction,
 )
-from orgbook.schemas import schema_by_id, schema_registry, schemas_dir
 
-__all__ = ["RECORD_KINDS", "Record", "parse_record", "record_schema", "record_schema_id"]
+__all__ = [
+    "RECORD_KINDS",
+    "Record",
+    "parse_record",
+    "parse_record_fast",
+    "record_schema",
+    "record_schema_id",
+]
 
 SCHEMA_BASE = "https://orgbook.example/schemas/records"
 RECORD_KINDS = (
@@ -55,11 +70,7 @@ RECORD_KINDS = (
 )
 _SUMMARY_STATUS = {"ACT": "active", "HIS": "inactive"}
 _MAX_MESSAGE = 300
-_DATE_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-    r"(Z|z|[+-]\d{2}:?\d{2})?)?"
-)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +99,7 @@ class Record:
         """The effective calendar date as the registry wrote it (``YYYY-MM-DD``, before any
         conversion to UTC): what registration and effective dates in credentials show."""
         text = self.raw.get("effective_date")
-        if isinstance(text, str) and _DATE_TIME.match(text.strip()):
+        if isinstance(text, str) and _DATE.match(text.strip()):
             return text.strip()[:10]
         return self.effective_date.date().isoformat()
 
@@ -110,36 +121,11 @@ def record_schema(kind: str) -> Mapping[str, Any]:
 # --- schemas -----------------------------------------------------------------------------------
 
 
-@functools.cache
-def _validators() -> dict[str, jsonschema.Draft202012Validator]:
-    """One validator per kind, over the schema catalogue (:mod:`orgbook.schemas`)."""
-    registry = schema_registry()
-    schemas = {kind: record_schema(kind) for kind in (*RECORD_KINDS, "record")}
-    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
-    validators = {}
-    for kind in (*RECORD_KINDS, "record"):
-        schema = schemas[kind]
-        if kind != "record":
-            # Same schema with its local "#/$defs/…" references inlined: resolving them is most
-            # of jsonschema's cost per record (≈1 ms → ≈0.3 ms).
-            schema = _inline_local_refs(schema, schema.get("$defs", {}))
-        validators[kind] = jsonschema.Draft202012Validator(
-            schema, registry=registry, format_checker=checker
-        )
-    return validators
-
-
-def _inline_local_refs(node: Any, defs: Mapping[str, Any]) -> Any:
-    """``node`` with every ``{"$ref": "#/$defs/x"}`` replaced by ``x`` (the record schemas'
-    definitions are not recursive)."""
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
-            return _inline_local_refs(defs[ref.removeprefix("#/$defs/")], defs)
-        return {k: _inline_local_refs(v, defs) for k, v in node.items() if k != "$defs"}
-    if isinstance(node, list):
-        return [_inline_local_refs(v, defs) for v in node]
-    return node
+def _validator(kind: str) -> jsonschema.Draft202012Validator:
+    """The schema layer's validator for ``kind``, local references inlined (resolving them was
+    most of ``jsonschema``'s cost per record; figures in docs/performance.md)."""
+    record_schema(kind)  # a missing schema is a ConfigurationError, not a rejected record
+    return schema_validator(record_schema_id(kind), inline_local_refs=True)
 
 
 def _pointer(path: Any) -> str:
@@ -187,7 +173,7 @@ _PATTERN_HINTS = {
 
 
 def _schema_problems(kind: str, obj: Mapping[str, Any]) -> list[dict[str, str]]:
-    validator = _validators()[kind]
+    validator = _validator(kind)
     problems = []
     for error in validator.iter_errors(obj):
         leaf = _leaf(error)
@@ -271,29 +257,6 @@ def _language(value: Any) -> str | None:
     return "-".join(out)
 
 
-def _parse_date_time(text: str) -> datetime:
-    """A date or date-time (schema pattern already checked) as aware UTC; ValueError if the
-    calendar or clock does not exist (2023-02-30, 24:00)."""
-    m = _DATE_TIME.fullmatch(text.strip())
-    if m is None:
-        raise ValueError("not an ISO 8601 date or date-time")
-    year, month, day, hour, minute, second, fraction, offset = m.groups()
-    d = date(int(year), int(month), int(day))
-    if hour is None:
-        return datetime.combine(d, time(0, 0), tzinfo=UTC)
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    tz: timezone = UTC
-    if offset and offset not in ("Z", "z"):
-        sign = -1 if offset[0] == "-" else 1
-        digits = offset[1:].replace(":", "")
-        hours, minutes = int(digits[:2]), int(digits[2:])
-        if minutes > 59:
-            raise ValueError("offset minutes out of range")
-        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    t = time(int(hour), int(minute), int(second or 0), micro)
-    return datetime.combine(d, t, tzinfo=tz).astimezone(UTC)
-
-
 def _jurisdiction_problem(value: str) -> str | None:
     code = value.strip().upper()
     country, _, sub = code.partition("-")
@@ -317,7 +280,7 @@ def _semantic_problems(obj: Mapping[str, Any], reported: set[str]) -> list[dict[
     for path, value in dates:
         if isinstance(value, str) and path not in reported:
             try:
-                _parse_date_time(value)
+                parse_registry_time(value)
             except ValueError as exc:
                 problems.append(_problem(path, f"{value!r} is not a real date or time: {exc}"))
     places = [("/jurisdiction", obj.get("jurisdiction"))]
@@ -469,12 +432,37 @@ def parse_record(obj: Any) -> Record:
     problems += _semantic_problems(obj, {p["path"] for p in problems})
     if problems:
         raise _fail(problems)
+    return _record(kind, obj)
+
+
+def _record(kind: str, obj: Mapping[str, Any]) -> Record:
+    """The normalised :class:`Record` of a record that passed every check."""
     return Record(
         event_id=unicodedata.normalize("NFC", obj["event_id"]).strip(),
         kind=kind,
         jurisdiction=obj["jurisdiction"].strip().upper(),
         registration_number=_number(obj["registration_number"]) or "",
-        effective_date=_parse_date_time(obj["effective_date"]),
+        effective_date=parse_registry_time(obj["effective_date"]),
         data=_data(kind, obj),
         raw=dict(obj),
     )
+
+
+def parse_record_fast(obj: Any) -> Record:
+    """:func:`parse_record`, skipping ``jsonschema`` for a record the compiled check accepts.
+
+    The schema layer's compiled check never accepts what ``jsonschema`` rejects; anything it
+    doubts (and anything that goes wrong building the record) goes through :func:`parse_record`,
+    so rejected records carry exactly the problems they always did.
+    """
+    if type(obj) is dict:
+        kind = obj.get("kind")
+        if not (type(kind) is str and kind in RECORD_KINDS):
+            return parse_record(obj)
+        check = compiled_check(record_schema_id(kind))
+        if check is not None and check(obj) and not _semantic_problems(obj, set()):
+            try:
+                return _record(kind, obj)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                pass  # whatever went wrong, the full path says it properly
+    return parse_record(obj)

@@ -38,7 +38,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from orgbook.errors import BadInput
+from orgbook.core.errors import BadInput
 from orgbook.issuer.csvmap import write_rows
 
 __all__ = ["DEFAULT_JURISDICTIONS", "generate_feed", "main", "write_feed"]

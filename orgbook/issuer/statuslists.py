@@ -1,42 +1,50 @@
-"""The issuer's Bitstring Status Lists in storage: allocating indices, flipping bits, serving them.
+"""The issuer's Bitstring Status Lists: allocating indices, and signing the lists it serves.
 
 Every credential gets one index ``i`` shared by two lists, ``revocation`` and ``suspension``:
 list number ``i // LIST_SIZE``, position ``i % LIST_SIZE``. Bits are stored raw (16 KiB per
-list of 131,072 entries, index 0 the left-most bit as the spec says) and encoded and signed as a
+list of 131,072 entries, index 0 the left-most bit as the spec says: a projection of the
+ledger, :mod:`orgbook.projections.status`) and encoded and signed as a
 ``BitstringStatusListCredential`` when asked for, cached until the bits change.
+
+The issuer's public module for the other areas: a verifier serving a list whose bits changed
+since it was signed re-signs it here (:func:`signed_list`) when the server holds the keys.
 
 Revocation transparency: every signed version is logged, in the transaction that signs it, as
 a ``statuslist.published`` ledger entry carrying the SHA-256 of the list's RFC 8785 bytes
-(:func:`list_digest`), and projected into ``status_list_versions``. A verifier can then tell a
-list the ledger recorded from one a server made up, and compare its bits with the ledger's
-revocation and suspension entries.
+(:func:`orgbook.verification.transparency.signed_list_digest`, the function verifiers compare
+with), and projected into ``status_list_versions``. A verifier can then tell a list the ledger
+recorded from one a server made up, and compare its bits with the ledger's revocation and
+suspension entries.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, select, update
 
-from orgbook.canonical import canonicalize, loads_strict
-from orgbook.errors import NotFound
-from orgbook.issuer.store import issuers, status_list_versions, status_lists
+from orgbook.core.canonical import canonicalize, loads_strict
+from orgbook.core.errors import NotFound
+from orgbook.core.time import format_time
+from orgbook.projections.status import LIST_SIZE, PUBLISHED_KIND, bit, record_published, set_bits
+from orgbook.projections.tables import issuers, status_list_versions, status_lists
+from orgbook.verification.transparency import signed_list_digest
 
 if TYPE_CHECKING:
     from orgbook.ledger.store import Ledger
 
+# LIST_SIZE, PUBLISHED_KIND, bit, set_bits and record_published are the stored bits and the
+# record of signed versions, which are projections (orgbook.projections.status): re-exported
+# here, where the issuer's status lists are read and written with them.
 __all__ = [
     "LIST_SIZE",
     "PUBLISHED_KIND",
     "PURPOSES",
     "allocate",
+    "bit",
     "entries",
-    "list_digest",
     "list_url",
     "published_payload",
     "record_published",
@@ -44,9 +52,6 @@ __all__ = [
     "signed_list",
 ]
 
-PUBLISHED_KIND = "statuslist.published"
-
-LIST_SIZE = 131_072
 Purpose = Literal["revocation", "suspension"]
 PURPOSES: tuple[Purpose, ...] = ("revocation", "suspension")
 
@@ -73,7 +78,7 @@ def _entry_templates(
     :func:`entries` only replaces the two members that depend on the position; the key order
     stays ``status_entry``'s (it does not matter to JCS, but the documents read the same).
     """
-    from orgbook.statuslist import status_entry
+    from orgbook.core.statuslist import status_entry
 
     templates = []
     for purpose in PURPOSES:
@@ -94,58 +99,6 @@ def allocate(conn: Connection, issuer_id: str, count: int) -> int:
     return int(first)
 
 
-def set_bits(
-    conn: Connection, issuer_id: str, purpose: str, indices: Iterable[int], value: bool
-) -> None:
-    """Set (or clear) the bits of ``indices`` in the issuer's ``purpose`` lists."""
-    by_list: dict[int, list[int]] = defaultdict(list)
-    for index in indices:
-        number, position = divmod(index, LIST_SIZE)
-        by_list[number].append(position)
-    for number, positions in by_list.items():
-        key = (
-            status_lists.c.issuer_id == issuer_id,
-            status_lists.c.purpose == purpose,
-            status_lists.c.list_number == number,
-        )
-        row = conn.execute(select(status_lists.c.bits, status_lists.c.version).where(*key)).first()
-        bits = bytearray(row.bits) if row else bytearray(LIST_SIZE // 8)
-        for position in positions:
-            mask = 0x80 >> (position % 8)
-            if value:
-                bits[position // 8] |= mask
-            else:
-                bits[position // 8] &= ~mask & 0xFF
-        if row is None:
-            conn.execute(
-                status_lists.insert().values(
-                    issuer_id=issuer_id,
-                    purpose=purpose,
-                    list_number=number,
-                    bits=bytes(bits),
-                    version=1,
-                )
-            )
-        else:
-            conn.execute(
-                update(status_lists).where(*key).values(bits=bytes(bits), version=row.version + 1)
-            )
-
-
-def bit(conn: Connection, issuer_id: str, purpose: str, index: int) -> bool:
-    number, position = divmod(index, LIST_SIZE)
-    row = conn.execute(
-        select(status_lists.c.bits).where(
-            status_lists.c.issuer_id == issuer_id,
-            status_lists.c.purpose == purpose,
-            status_lists.c.list_number == number,
-        )
-    ).first()
-    if row is None:
-        return False
-    return bool(row.bits[position // 8] & (0x80 >> (position % 8)))
-
-
 def signed_list(
     conn: Connection,
     *,
@@ -162,9 +115,9 @@ def signed_list(
     A new signature is logged on ``ledger`` (``statuslist.published``) in the caller's
     transaction, so no signed version exists that the ledger does not record.
     """
-    from orgbook.credentials import sign_credential
+    from orgbook.core.credentials import sign_credential
+    from orgbook.core.statuslist import StatusList, build_status_list_credential
     from orgbook.issuer.keys import IssuerKeys, get_issuer
-    from orgbook.statuslist import StatusList, build_status_list_credential
 
     if purpose not in PURPOSES:
         raise NotFound(f"no status purpose {purpose!r}", field="purpose")
@@ -191,7 +144,7 @@ def signed_list(
         issuer=issuer.did,
         purpose=purpose,
         status_list=status_list,
-        valid_from=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        valid_from=format_time(at, "seconds"),
     )
     key_id, signer = IssuerKeys.active(conn, issuer_id, passphrase)
     signed = sign_credential(unsigned, signer, verification_method=key_id, created=at)
@@ -202,7 +155,7 @@ def signed_list(
         url=list_url(public_url, issuer_id, purpose, number),
         purpose=purpose,
         number=number,
-        digest=list_digest(document),
+        digest=signed_list_digest(document),
         key_id=key_id,
     )
     recorded = conn.execute(
@@ -278,11 +231,6 @@ def refresh_signed(
     return signed
 
 
-def list_digest(document: bytes) -> str:
-    """The SHA-256 (hex) of a signed status list's RFC 8785 bytes: what the ledger records."""
-    return hashlib.sha256(document).hexdigest()
-
-
 def published_payload(
     *,
     issuer_id: str,
@@ -303,16 +251,3 @@ def published_payload(
         "digest": digest,
         "keyId": key_id,
     }
-
-
-def record_published(conn: Connection, payload: Any, index: int) -> None:
-    """Project a ``statuslist.published`` entry (issuance and ``ledger replay`` alike)."""
-    conn.execute(
-        status_list_versions.insert().values(
-            digest=str(payload["digest"]),
-            ledger_index=index,
-            issuer_id=str(payload["issuer"]),
-            purpose=str(payload["purpose"]),
-            list_number=int(payload["number"]),
-        )
-    )

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
-from orgbook.errors import BadInput, OrgBookError
+from orgbook.core.errors import BadInput, OrgBookError
 from orgbook.ledger.entry import GENESIS_PREV, Entry
 from orgbook.ledger.merkle import leaf_hash, node_hash
 from orgbook.ledger.note import Checkpoint, NoteVerifier, open_checkpoint, parse_note

@@ -12,7 +12,7 @@ line that witness made on the registry's own checkpoint at that size, and:
 * :func:`cosignatures_at`, :func:`checkpoint_with_cosignatures`: what the ledger endpoints,
   bundles and static tiles serve.
 
-The HTTP route is :mod:`orgbook.ledger.witness_api`. Statements run in the caller's
+The HTTP route is :mod:`orgbook.verifier.witness_api`. Statements run in the caller's
 transaction. Must not: commit, sign anything, or keep a cosignature it has not verified.
 """
 
@@ -35,8 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from orgbook.db import metadata
-from orgbook.errors import (
+from orgbook.core.errors import (
     BadInput,
     ConfigurationError,
     Conflict,
@@ -54,6 +53,7 @@ from orgbook.ledger.note import (
     verify_cosignatures,
 )
 from orgbook.ledger.store import Ledger
+from orgbook.storage.engine import metadata
 
 __all__ = [
     "WITNESSES_ENV",

@@ -1,7 +1,7 @@
 """Ledger entries: ``{index, timestamp, kind, payload, prev}``, their leaf bytes and leaf hash.
 
 Owns the one shape of a ledger entry and the one path to its leaf bytes: the RFC 8785 canonical
-JSON of exactly those five members (``orgbook.canonical``), hashed as an RFC 9162 leaf
+JSON of exactly those five members (``orgbook.core.canonical``), hashed as an RFC 9162 leaf
 (``SHA-256(0x00 ‖ bytes)``). ``prev`` is the previous entry's leaf hash in lowercase hex (64
 zeros for entry 0), so the entries also form a hash chain. Parsing stored bytes back is strict:
 anything that is not exactly the canonical form of a well-formed entry is refused.
@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from orgbook.canonical import Canonical, canonicalize, loads_strict
-from orgbook.errors import BadInput
+from orgbook.core.canonical import Canonical, canonicalize, loads_strict
+from orgbook.core.errors import BadInput
+from orgbook.core.time import format_time
 from orgbook.ledger.merkle import leaf_hash as _leaf_hash
 
 __all__ = [
@@ -68,7 +69,7 @@ def format_timestamp(when: datetime) -> str:
     """RFC 3339 UTC with microseconds, ``2026-11-23T12:00:00.000000Z``; naive times refused."""
     if when.tzinfo is None or when.utcoffset() is None:
         raise BadInput("ledger timestamps need a timezone-aware time", field="timestamp")
-    return when.astimezone(UTC).strftime(_TIMESTAMP_FORMAT)
+    return format_time(when, "microseconds")
 
 
 def _valid_timestamp(value: object) -> bool:
@@ -135,7 +136,7 @@ class Entry:
     ) -> tuple[Entry, bytes]:
         """The entry and its :meth:`leaf_bytes`, reusing canonical bytes already computed.
 
-        Members of ``payload`` may be :class:`orgbook.canonical.Canonical`: their bytes are
+        Members of ``payload`` may be :class:`orgbook.core.canonical.Canonical`: their bytes are
         embedded in the leaf as they are (JCS composes) and the entry holds their values. The
         bytes are exactly ``leaf_bytes()`` of the returned entry.
         """

@@ -1,6 +1,6 @@
 """The ledger's own checkpoint-signing key, kept in the data directory and sealed at rest.
 
-``<data-dir>/ledger.key`` holds the Ed25519 seed as encrypted PKCS#8 (``orgbook.keystore``),
+``<data-dir>/ledger.key`` holds the Ed25519 seed as encrypted PKCS#8 (``orgbook.core.keystore``),
 created with mode 0600 and never written in clear; ``<data-dir>/ledger.vkey`` holds the public
 C2SP verifier key string (``origin+keyhash+base64``), which is what verifiers are given. The key
 name is the ledger's origin, as tlog-checkpoint expects.
@@ -10,12 +10,11 @@ This module must not know about the database; the passphrase is a parameter.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from orgbook.crypto import Ed25519Signer
-from orgbook.errors import BadInput, ConfigurationError
-from orgbook.keystore import seal_seed, unseal_seed
+from orgbook.core.crypto import Ed25519Signer
+from orgbook.core.errors import BadInput, ConfigurationError
+from orgbook.core.keystore import seal_seed, unseal_seed, write_key_file
 from orgbook.ledger.note import NoteSigner, NoteVerifier
 
 __all__ = [
@@ -31,17 +30,6 @@ DEFAULT_ORIGIN = "orgbook.example/ledger"
 
 KEY_FILE = "ledger.key"
 VKEY_FILE = "ledger.vkey"
-
-
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Create ``path`` with ``mode`` from the start (never briefly world-readable)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(path, mode)  # in case a umask narrowed or widened it
 
 
 def load_ledger_verifier(data_dir: Path) -> NoteVerifier | None:
@@ -66,7 +54,7 @@ def load_or_create_ledger_key(data_dir: Path, origin: str, passphrase: bytes) ->
         signer = NoteSigner(origin, Ed25519Signer.from_seed(seed))
         existing = load_ledger_verifier(directory)
         if existing is None:
-            _write_new(vkey_path, (signer.vkey() + "\n").encode("utf-8"), 0o644)
+            write_key_file(vkey_path, (signer.vkey() + "\n").encode("utf-8"), 0o644)
         elif existing.vkey() != signer.vkey():
             raise ConfigurationError(
                 f"{key_path} does not match {vkey_path} "
@@ -80,6 +68,6 @@ def load_or_create_ledger_key(data_dir: Path, origin: str, passphrase: bytes) ->
         )
     key = Ed25519Signer.generate()
     signer = NoteSigner(origin, key)  # validates the origin as a key name first
-    _write_new(key_path, seal_seed(key.seed, passphrase), 0o600)
-    _write_new(vkey_path, (signer.vkey() + "\n").encode("utf-8"), 0o644)
+    write_key_file(key_path, seal_seed(key.seed, passphrase), 0o600)
+    write_key_file(vkey_path, (signer.vkey() + "\n").encode("utf-8"), 0o644)
     return signer

@@ -11,7 +11,8 @@ It must not do I/O, know about ledger entries, storage or encodings: hashes are 
 Contract:
 
 - The builders (``root_hash``, ``inclusion_proof``, ``consistency_proof``, ``leaf_hash``,
-  ``node_hash``) raise :class:`orgbook.errors.BadInput` on bad arguments; the exception is also a
+  ``node_hash``) raise :class:`orgbook.core.errors.BadInput` on bad arguments; the exception is
+  also a
   :class:`ValueError`, so either may be caught. Root computation is iterative (a stack of
   complete subtrees, O(log n) memory) and every in-memory proof hashes each leaf at most once.
 - The verifiers return ``False`` and never raise on anything malformed: sizes that are not
@@ -36,7 +37,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from orgbook.errors import BadInput
+from orgbook.core.errors import BadInput
 
 __all__ = [
     "consistency_proof",

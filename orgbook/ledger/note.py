@@ -15,7 +15,7 @@ characters but newline, the *last* blank line separates text from signatures, at
 signatures, names non-empty without Unicode spaces or ``+``. Verification is stricter than Go in
 one way the spec recommends: every signature by a known key must verify, not just the first.
 
-Pure: no I/O, no clock (timestamps are parameters). Ed25519 goes through :mod:`orgbook.crypto`.
+Pure: no I/O, no clock (timestamps are parameters). Ed25519 goes through :mod:`orgbook.core.crypto`.
 Errors: :class:`MalformedNote` for text that does not parse, :class:`VerificationError` for
 signatures that do not verify, :class:`BadInput` for bad keys or arguments.
 """
@@ -30,8 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from orgbook.crypto import Ed25519Signer, Signer, verify_ed25519
-from orgbook.errors import BadInput, MalformedNote, VerificationError
+from orgbook.core.crypto import Ed25519Signer, Signer, verify_ed25519
+from orgbook.core.errors import BadInput, MalformedNote, VerificationError
 
 __all__ = [
     "ALG_COSIGNATURE_V1",
@@ -224,7 +224,7 @@ class NoteVerifier(_VerifierKey):
 
 
 class NoteSigner:
-    """Signs notes with an Ed25519 :class:`~orgbook.crypto.Signer` under a key name."""
+    """Signs notes with an Ed25519 :class:`~orgbook.core.crypto.Signer` under a key name."""
 
     __slots__ = ("_signer", "key_hash", "name", "public_key")
 

@@ -44,8 +44,7 @@ from sqlalchemy import (
     update,
 )
 
-from orgbook.db import insert_ignoring_conflicts, metadata
-from orgbook.errors import (
+from orgbook.core.errors import (
     BadInput,
     ConfigurationError,
     InconsistentCheckpoint,
@@ -63,6 +62,7 @@ from orgbook.ledger.note import (
     open_checkpoint,
     sign_checkpoint,
 )
+from orgbook.storage.engine import driver_placeholder, insert_ignoring_conflicts, metadata
 
 __all__ = [
     "EMPTY_ROOT",
@@ -162,11 +162,6 @@ def _parse_stored(index: int, stored_hash: bytes, data: bytes) -> StoredEntry:
     return StoredEntry(index, stored_hash, data, entry)
 
 
-def _placeholder(conn: Connection) -> str:
-    """The driver's positional placeholder: ``?`` for sqlite3, ``%s`` for psycopg."""
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
 @functools.cache
 def _latest_note() -> Any:
     return select(ledger_checkpoints.c.note).order_by(ledger_checkpoints.c.size.desc()).limit(1)
@@ -234,7 +229,7 @@ class Ledger:
 
         ``leaf_bytes``, when given, receives each entry's stored bytes, in order.
 
-        A payload member may be an :class:`orgbook.canonical.Canonical` (a value with its
+        A payload member may be an :class:`orgbook.core.canonical.Canonical` (a value with its
         canonical bytes): the leaf embeds the bytes, the returned entry holds the value.
 
         Everything (entries, the subtree hashes they complete, the head) is written with a few
@@ -250,7 +245,7 @@ class Ledger:
         entry_rows: list[tuple[int, bytes, str, str, bytes]] = []
         hashes: list[bytes] = []
         for offset, (kind, payload) in enumerate(items):
-            # Payload members may be pre-canonicalised (orgbook.canonical.Canonical).
+            # Payload members may be pre-canonicalised (orgbook.core.canonical.Canonical).
             entry, data = Entry.with_leaf_bytes(size + offset, stamp, kind, payload, prev)
             h = leaf_hash(data)
             entries.append(entry)
@@ -263,7 +258,7 @@ class Ledger:
         # Driver-level executemany: SQLAlchemy's per-row parameter processing was a third of
         # the cost of a bulk append. Same statements on both backends, only the placeholder
         # differs.
-        mark = _placeholder(conn)
+        mark = driver_placeholder(conn)
         conn.exec_driver_sql(
             f"INSERT INTO {ledger_entries.name} (idx, leaf_hash, kind, timestamp, data) "
             f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
@@ -318,11 +313,11 @@ class Ledger:
         """Many nodes in one point-lookup query, ``(level = ? AND idx = ?) OR …``.
 
         Plain driver SQL: building the equivalent SQLAlchemy expression cost more than the
-        query itself (≈2 ms per proof), and a row-value ``IN (VALUES …)`` makes SQLite scan.
+        query itself (docs/performance.md), and a row-value ``IN (VALUES …)`` makes SQLite scan.
         """
         if not nodes:
             return {}
-        mark = _placeholder(conn)
+        mark = driver_placeholder(conn)
         term = f"(level = {mark} AND idx = {mark})"
         sql = f"SELECT level, idx, hash FROM {ledger_nodes.name} WHERE " + " OR ".join(
             [term] * len(nodes)

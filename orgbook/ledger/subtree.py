@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from orgbook.errors import BadInput, LedgerIntegrityError
+from orgbook.core.errors import BadInput, LedgerIntegrityError
 from orgbook.ledger.merkle import node_hash
 
 __all__ = [

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from orgbook.errors import BadInput, LedgerIntegrityError, NotFound
+from orgbook.core.errors import BadInput, LedgerIntegrityError, NotFound
 from orgbook.ledger.merkle import leaf_hash, root_hash
 from orgbook.ledger.note import Checkpoint, parse_note
 from orgbook.ledger.store import Ledger, ledger_entries, ledger_nodes
@@ -281,7 +281,7 @@ def export_tiles(
     size; its root is checked against the stored tree before anything is written.
     """
     if note is None:
-        from orgbook.ledger.witness_api import checkpoint_with_cosignatures
+        from orgbook.ledger.cosignatures import checkpoint_with_cosignatures
 
         note = checkpoint_with_cosignatures(conn, ledger)
     if ledger.verifiers:

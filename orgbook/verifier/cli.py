@@ -1,11 +1,9 @@
-"""``orgbook verify`` and ``orgbook serve``: the verifier's commands.
+"""``orgbook verify``: the verifier's command.
 
 ``orgbook verify FILE`` verifies a bundle or a credential and prints one line per check (or
 JSON with ``--json``); exit 0 valid, 1 invalid (including a registry refused for an inconsistent
 checkpoint), 2 unusable input (a bundle without ``--ledger-key`` or ``--online`` among them).
-``orgbook serve`` runs the application through ``orgbook.http.serving`` (one worker process per
-core unless ``--workers``; no access log unless ``ORGBOOK_ACCESS_LOG``); it first re-indexes for
-search what an interrupted ingest left pending.
+(``orgbook serve``, which serves every area, is :mod:`orgbook.commands.serve`.)
 
 What it must not do: verification logic (``orgbook.verifier.offline``, ``checks``).
 """
@@ -13,12 +11,13 @@ What it must not do: verification logic (``orgbook.verifier.offline``, ``checks`
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
-from orgbook.errors import BadInput, OrgBookError
+from orgbook.core.errors import BadInput, OrgBookError
 
-__all__ = ["register", "run_serve", "run_verify"]
+__all__ = ["register", "run_verify"]
 
 
 def register(subparsers: Any) -> None:
@@ -59,31 +58,21 @@ def register(subparsers: Any) -> None:
         help="check the bundle's checkpoint for consistency with a tile export's newer one "
         "(orgbook ledger tiles export); needs --ledger-key",
     )
+    verify.add_argument("--challenge", help="a presentation: the challenge you gave the holder")
+    verify.add_argument("--domain", help="a presentation: your domain, which its proof must name")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(func=run_verify)
-
-    serve = subparsers.add_parser("serve", help="serve the verifier (and issuer) HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--db", metavar="URL", help="database URL (default: ORGBOOK_DATABASE_URL)")
-    serve.add_argument("--data-dir", metavar="DIR", help="data directory (default: ./orgbook-data)")
-    serve.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="server processes (default: ORGBOOK_WORKERS, else one per core)",
-    )
-    serve.set_defaults(func=run_serve)
 
 
 def run_verify(args: argparse.Namespace) -> int:
     import httpx
 
-    from orgbook.did import ChainResolver, LocalResolver
-    from orgbook.did_http import HttpsDidWebResolver
+    from orgbook.core.did import ChainResolver, LocalResolver
+    from orgbook.core.presentation import is_presentation
     from orgbook.ledger.note import CosignatureVerifier
-    from orgbook.verifier.bundle import is_bundle
+    from orgbook.verification.bundle import is_bundle
     from orgbook.verifier.client import RegistryClient, fetch_json
+    from orgbook.verifier.did_web import HttpsDidWebResolver
     from orgbook.verifier.offline import (
         CheckpointMemory,
         default_state_dir,
@@ -92,6 +81,11 @@ def run_verify(args: argparse.Namespace) -> int:
         read_document,
         report_json,
         verify_document,
+    )
+    from orgbook.verifier.presentations import (
+        format_presentation,
+        split_request,
+        verify_presentation_offline,
     )
 
     try:
@@ -104,7 +98,7 @@ def run_verify(args: argparse.Namespace) -> int:
             raise BadInput("--tiles needs --ledger-key to trust the tiles", field="tiles")
         if args.tiles and args.online:
             raise BadInput("--tiles and --online are alternatives", field="tiles")
-        if not keys and not args.online and is_bundle(value):
+        if not keys and not args.online and is_bundle(value) and not is_presentation(value):
             raise BadInput(
                 "a bundle is verified against the ledger's verifier key, and none was given: "
                 "pass --ledger-key VKEY (or @FILE; the registry publishes it at "
@@ -124,6 +118,26 @@ def run_verify(args: argparse.Namespace) -> int:
             return fetch_json(client, url)
 
         resolver = ChainResolver(LocalResolver(), HttpsDidWebResolver(client))
+        asked = split_request(value, args.challenge, args.domain)
+        if asked is not None:  # a business's presentation (docs/businesses.md)
+            result = verify_presentation_offline(
+                asked[0],
+                challenge=asked[1],
+                domain=asked[2],
+                resolver=resolver,
+                verify_item=lambda item: verify_document(
+                    item,
+                    ledger_keys=keys,
+                    witnesses=witnesses,
+                    min_witnesses=args.min_witnesses,
+                    online=online,
+                    resolver=resolver,
+                    status_lists=status_list,
+                ),
+            )
+            out = json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+            print(out if args.json else format_presentation(result))
+            return 0 if result.valid else 1
         try:
             verification = verify_document(
                 value,
@@ -144,41 +158,3 @@ def run_verify(args: argparse.Namespace) -> int:
             return 1
     print(report_json(verification) if args.json else format_report(verification))
     return 0 if verification.report.valid else 1
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    import logging
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from orgbook.cliutil import command_logging, settings_from_args
-    from orgbook.errors import ConfigurationError
-    from orgbook.http.serving import serve
-    from orgbook.issuer.bulk import repair_search_index
-    from orgbook.keystore import PASSPHRASE_ENV
-    from orgbook.registry import open_registry, resolve_passphrase
-
-    settings = settings_from_args(args)
-    try:
-        passphrase: bytes | None = resolve_passphrase(settings, prompt=False)
-    except ConfigurationError:
-        passphrase = None  # a verifier replica: public keys only, cached status lists
-        print(
-            f"orgbook: {PASSPHRASE_ENV} is not set: serving as a verifier replica "
-            "(public keys only; the issuer API cannot sign)",
-            file=sys.stderr,
-        )
-    registry = open_registry(settings, signing=passphrase is not None, passphrase=passphrase)
-    with command_logging(settings):
-        # An ingest killed while it built the search index left organisations unsearchable:
-        # repaired once, here, before the workers start.
-        try:
-            repair_search_index(registry.engine)
-        except SQLAlchemyError as exc:  # e.g. a read-only database user: serve all the same
-            logging.getLogger(__name__).warning(
-                "search index not repaired (%s): the next `orgbook ingest` will",
-                type(exc).__name__,
-            )
-    registry.engine.dispose()
-    serve(settings, host=args.host, port=args.port, workers=args.workers)
-    return 0

@@ -4,10 +4,11 @@ What it owns: :class:`RegistryClient`, the few reads ``orgbook verify --online U
 registry (its ledger key, latest checkpoint, consistency proofs, bundles, status lists, issuer
 DID documents), and :func:`fetch_json` for status lists named by credentials of other issuers.
 Every fetch is bounded (time, size, no redirects) and parsed strictly; httpx failures become
-:class:`~orgbook.errors.UpstreamError`. The ``httpx.Client`` is injected, so tests mount the ASGI
+:class:`~orgbook.core.errors.UpstreamError`. The ``httpx.Client`` is injected, so tests mount the
+ASGI
 application as its transport.
 
-What it must not do: decide whether anything verifies (``orgbook.verifier.checks``).
+What it must not do: decide whether anything verifies (``orgbook.verification``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from orgbook.canonical import loads_strict
-from orgbook.errors import NotFound, OrgBookError, UpstreamError
+from orgbook.core.canonical import loads_strict
+from orgbook.core.errors import NotFound, OrgBookError, UpstreamError
 
 __all__ = ["MAX_BYTES", "RegistryClient", "fetch_bytes", "fetch_json"]
 
@@ -80,7 +81,7 @@ class RegistryClient:
     def __init__(self, base_url: str, client: httpx.Client) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            from orgbook.errors import BadInput
+            from orgbook.core.errors import BadInput
 
             raise BadInput(f"--online needs an http(s) URL, not {base_url!r}", field="online")
         self.base_url = base_url.rstrip("/")
@@ -142,7 +143,7 @@ class RegistryClient:
         return body
 
     def resolve(self, did: str) -> dict[str, Any]:
-        """A :class:`~orgbook.did.DidResolver` for this registry's own issuers' DIDs."""
+        """A :class:`~orgbook.core.did.DidResolver` for this registry's own issuers' DIDs."""
         match = _ISSUER_DID.match(did) if isinstance(did, str) else None
         if match is None:
             raise NotFound(f"{did!r} is not an issuer DID of this registry")

@@ -17,11 +17,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Final
 
-from orgbook.resources import data_path
+from orgbook.core.datafiles import data_path
+from orgbook.core.time import parse_registry_time
 
 __all__ = [
     "COOKIE_NAME",
@@ -145,10 +146,9 @@ def parse_when(value: str | date | datetime | None) -> date | datetime | None:
     try:
         if len(text) == 10:
             return date.fromisoformat(text)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_registry_time(text)  # aware UTC; naive is taken as UTC
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def format_date(value: str | date | datetime | None, locale: str) -> str:

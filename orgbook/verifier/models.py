@@ -2,7 +2,8 @@
 
 What it owns: the JSON shapes at the HTTP boundary (camelCase members, as the credentials
 themselves use) and their conversion from the frozen dataclasses of the domain
-(``orgbook.verifier.profiles``, ``orgbook.verifier.search``, ``orgbook.verify``). Declared
+(``orgbook.verifier.profiles``, ``orgbook.search``, ``orgbook.verification.credential``).
+Declared
 return types let FastAPI serialise through pydantic's core, its fast path.
 
 What it must not do: queries, verification, or HTTP concerns beyond shapes and examples.
@@ -23,9 +24,14 @@ __all__ = [
     "CredentialSummaryOut",
     "EntriesOut",
     "EntryOut",
+    "FacetValueOut",
+    "FacetsOut",
     "InclusionProofOut",
     "IssuerOut",
     "IssuersOut",
+    "LabelsOut",
+    "LicenceFieldOut",
+    "LicenceOut",
     "NameOut",
     "OrganisationOut",
     "RelationshipOut",
@@ -62,12 +68,38 @@ class SearchHitOut(_Out):
     entity_type: str
 
 
+class FacetValueOut(_Out):
+    value: str = Field(examples=["CA-BC"])
+    count: int = Field(ge=1, le=1_000_000_000)
+
+
+class FacetsOut(_Out):
+    jurisdiction: list[FacetValueOut]
+    status: list[FacetValueOut] = Field(
+        description="Each status; `inactive` counts every status but `active`"
+    )
+    entity_type: list[FacetValueOut]
+    credential_type: list[FacetValueOut]
+    issuer: list[FacetValueOut]
+    exact: bool = Field(
+        description="False when more than `bound` organisations matched: the counts are then "
+        "lower bounds, over the first `bound` of them"
+    )
+    bound: int = Field(description="Organisations counted at most", ge=1, le=1_000_000)
+
+
 class SearchPageOut(_Out):
     hits: list[SearchHitOut]
     total: int
     total_is_estimate: bool
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page"
+    )
+    facets: FacetsOut | None = Field(
+        default=None,
+        description="How many organisations have each filter value, for this query; each "
+        "facet counts over the text and the *other* filters, values with none are left out. "
+        "On the first page only (null with a `cursor` or `facets=false`)",
     )
 
 
@@ -139,6 +171,34 @@ class CredentialSummaryOut(_Out):
     history: list[CredentialEventOut]
 
 
+class LabelsOut(_Out):
+    en: str
+    fr: str
+
+
+class LicenceFieldOut(_Out):
+    name: str = Field(examples=["licenceNumber"])
+    label: LabelsOut = Field(description="The field's label from the type definition")
+    value: str
+
+
+class LicenceOut(_Out):
+    credential_id: str
+    type: str = Field(examples=["business-licence"])
+    vc_type: str = Field(examples=["BusinessLicenceCredential"])
+    type_id: str = Field(description="The registered type version the credential names")
+    type_name: LabelsOut = Field(description="The type's name from its definition")
+    issuer_name: str
+    issuer_did: str
+    on_behalf_of: str | None = Field(description="The authority issued for, if delegated")
+    on_behalf_of_name: str | None
+    fields: list[LicenceFieldOut] = Field(description="The type's display.profile fields")
+    status: Literal["current", "suspended", "revoked", "expired"] | str
+    valid_from: str | None
+    valid_until: str | None
+    ledger_index: int
+
+
 class OrganisationOut(_Out):
     id: str = Field(examples=["CA-BC:BC1287139"])
     jurisdiction: str
@@ -152,6 +212,16 @@ class OrganisationOut(_Out):
     addresses: list[AddressOut]
     relationships: list[RelationshipOut]
     credentials: list[CredentialSummaryOut]
+    bound_did: str | None = Field(
+        default=None, description="The DID bound by its current UNTP Digital Identity Anchor"
+    )
+    licences: list[LicenceOut] = Field(
+        default_factory=list,
+        description=(
+            "Permits, licences and certifications issued by other authorities (registered "
+            "credential types), by issuer; superseded ones are in credentials only"
+        ),
+    )
 
 
 # --- verification -------------------------------------------------------------------------------
@@ -168,9 +238,22 @@ class CheckOut(BaseModel):
 
 class VerifyReportOut(_Out):
     valid: bool = Field(description="No check failed and the signature check passed")
-    kind: Literal["credential", "bundle"]
+    kind: Literal["credential", "bundle", "presentation"]
     credential_id: str | None
     checks: list[CheckOut]
+    holder: str | None = Field(default=None, description="A presentation's holder DID")
+    organisation: str | None = Field(
+        default=None, description="The organisation a presentation's holder is bound to"
+    )
+    items: list[VerifyReportOut] | None = Field(
+        default=None, description="A presentation: the report of each credential or bundle"
+    )
+    differs_from_logged: list[str] | None = Field(
+        default=None,
+        description="A credential this registry logged: the fields (dotted paths, e.g. "
+        "`credentialSubject.legalName`) where the presented copy differs from the one its "
+        "ledger entry holds; empty when identical; null when there is no logged copy",
+    )
 
 
 # --- ledger -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ to verify it, the ``--online`` flow, remembering checkpoints, and printing repor
 
 * A **bundle** with the ledger key needs no network: the issuer's registration and keys come
   from ledger entries proven under a checkpoint the ledger key signed
-  (:func:`orgbook.verifier.checks.verify_bundle`).
+  (:func:`orgbook.verification.bundle_checks.verify_bundle`).
 * With ``--online URL`` it also reads the live registry: the current status lists, the latest
   checkpoint and a consistency proof from the bundle's checkpoint to it. Like Go's checksum
   database client, it remembers the latest checkpoint it saw per ledger origin (in
@@ -31,18 +31,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from orgbook.canonical import loads_strict
-from orgbook.did import DidResolver, LocalResolver
-from orgbook.errors import BadInput, OrgBookError
+from orgbook.core.canonical import loads_strict
+from orgbook.core.did import DidResolver, LocalResolver
+from orgbook.core.errors import BadInput, OrgBookError
 from orgbook.ledger.note import Checkpoint, CosignatureVerifier, NoteVerifier
-from orgbook.verifier.bundle import is_bundle, parse_bundle, parse_tlog_proof
-from orgbook.verifier.checks import (
+from orgbook.verification.bundle import is_bundle, logged_status_entries, parse_bundle
+from orgbook.verification.bundle_checks import verify_bundle
+from orgbook.verification.checkpoint import (
+    bundle_checkpoint,
     consistency_failure,
     open_ledger_checkpoint,
-    verify_bundle,
 )
+from orgbook.verification.credential import verify_credential
+from orgbook.verification.report import Check, Report
 from orgbook.verifier.client import RegistryClient
-from orgbook.verify import Check, Report, verify_credential
 
 __all__ = [
     "MAX_INPUT_BYTES",
@@ -168,15 +170,6 @@ def _replace(report: Report, check: Check) -> Report:
     return Report(tuple(check if c.name == check.name else c for c in report.checks))
 
 
-def _stated(bundle: Mapping[str, Any]) -> Checkpoint | None:
-    try:
-        from orgbook.ledger.note import parse_note
-
-        return Checkpoint.parse(parse_note(parse_tlog_proof(bundle.get("proof"))[2]).text)
-    except OrgBookError:
-        return None
-
-
 def _prefetched(
     fetch: Callable[[str], Mapping[str, Any]] | None, credential: Mapping[str, Any]
 ) -> Callable[[str], Mapping[str, Any]] | None:
@@ -213,7 +206,7 @@ def _tiles_consistency(
     """
     from orgbook.verifier.tiles_client import consistency_from_tiles
 
-    stated = _stated(bundle)
+    stated = bundle_checkpoint(bundle)
     if stated is None:
         return None, None, None  # verify_bundle reports the unreadable checkpoint
     try:
@@ -239,7 +232,7 @@ def _online_bundle(
     status_entries: Sequence[Any] | None = None,
 ) -> Report:
     # 1. the registry's latest checkpoint, and a proof from the bundle's to it
-    stated = _stated(bundle)
+    stated = bundle_checkpoint(bundle)
     proof: list[bytes] | None = None
     latest: Checkpoint | None = None
     try:
@@ -339,7 +332,7 @@ def verify_document(
         credential if isinstance(credential, Mapping) else {},
     )
     key_entries: list[Any] = []
-    status_entries: list[Any] | None = None
+    status_entries: Sequence[Any] | None = None
     if online is not None and bundle is not None:
         latest_note = online.checkpoint()
         # The issuer's key history as the ledger has it now (each entry proven under a
@@ -350,12 +343,7 @@ def verify_document(
         raw_keys = fresh.get("issuerKeys") if fresh is not None else None
         key_entries = list(raw_keys) if isinstance(raw_keys, list) else []
         # And what the ledger says of the credential's status and its lists, as of now.
-        raw_status = fresh.get("status") if fresh is not None else None
-        if isinstance(raw_status, Mapping):
-            status_entries = [
-                *(raw_status.get("lists") or []),
-                *(raw_status.get("events") or []),
-            ]
+        status_entries = logged_status_entries(fresh) if fresh is not None else None
     if now is None:
         now = datetime.now(UTC)
     if bundle is not None:

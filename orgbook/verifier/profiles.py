@@ -1,64 +1,53 @@
-"""Read queries of the public verifier: organisation profiles, credentials, bundles, status.
+"""Read queries of the public verifier: organisation profiles and stored credentials.
 
-What it owns: turning the projection tables (``orgbook.issuer.store``) and the ledger
-(``orgbook.ledger.store``) into the read models the HTTP API serves — an organisation's profile
-(names with their dates, addresses, status, relationships in both directions, every credential
-with its history), a credential's signed document, a bundle under a signed checkpoint, and the
-status list credentials a server-side verification needs.
+What it owns: turning the projection tables (``orgbook.projections.tables``) into the read
+models the HTTP API serves — an organisation's profile (names with their dates, addresses,
+status, relationships in both directions, every credential with its history, and its licences
+and permits from :mod:`orgbook.verifier.licences`) and a credential's
+signed document. Bundles are :mod:`orgbook.verifier.bundles`; status lists
+:mod:`orgbook.verifier.status_lists`.
 
-What it must not do: write (except the status-list signature cache, through
-``orgbook.issuer.statuslists``), know about HTTP, or verify anything.
+What it must not do: write, know about HTTP, or verify anything.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
+from sqlalchemy import Connection, or_, select
 
-from orgbook.canonical import loads_strict
-from orgbook.db import reading, stored_utc
-from orgbook.errors import NotFound
-from orgbook.issuer.store import (
+from orgbook.core.canonical import loads_strict
+from orgbook.core.errors import NotFound
+from orgbook.core.time import as_utc, format_time
+from orgbook.projections.bindings import current_anchor
+from orgbook.projections.tables import (
     credential_document,
     credential_events,
     credentials,
     credentials_with_entry,
-    issuer_keys,
-    issuers,
     organisation_names,
     organisations,
     relationships,
-    status_lists,
 )
-from orgbook.ledger.note import Checkpoint, parse_note
-from orgbook.ledger.store import Ledger
-from orgbook.verifier.bundle import build_bundle
+from orgbook.verifier.licences import Licence, organisation_licences
 
 __all__ = [
     "Address",
     "CredentialEvent",
     "CredentialSummary",
+    "Licence",
     "NameRecord",
     "OrganisationProfile",
     "Relationship",
     "StoredCredential",
-    "bundle_for",
-    "cached_status_list",
-    "cached_status_lists",
     "find_credential",
     "organisation_profile",
-    "status_list_for_url",
 ]
-
-_STATUS_PATH = re.compile(r"/issuers/([a-z0-9-]{1,64})/status/(revocation|suspension)/(\d{1,9})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +119,8 @@ class OrganisationProfile:
     addresses: tuple[Address, ...]
     relationships: tuple[Relationship, ...]
     credentials: tuple[CredentialSummary, ...]
+    bound_did: str | None = None  # the DID its current Digital Identity Anchor binds
+    licences: tuple[Licence, ...] = ()  # credentials of other authorities' registered types
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +136,11 @@ class StoredCredential:
 
 
 def _stamp(value: datetime) -> str:
-    return stored_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(as_utc(value), "seconds")
 
 
 def _date(value: datetime) -> str:
-    return stored_utc(value).date().isoformat()
+    return as_utc(value).date().isoformat()
 
 
 # --- profiles -----------------------------------------------------------------------------------
@@ -174,7 +165,7 @@ def _names(conn: Connection, org_id: str) -> tuple[NameRecord, ...]:
     ).all()
     out: list[NameRecord] = []
     for i, row in enumerate(rows):
-        later = [r for r in rows[i + 1 :] if stored_utc(r.valid_from) > stored_utc(row.valid_from)]
+        later = [r for r in rows[i + 1 :] if as_utc(r.valid_from) > as_utc(row.valid_from)]
         until = None if row.current or not later else _date(later[0].valid_from)
         alternates = json.loads(row.alternate_names or "[]")
         out.append(
@@ -188,10 +179,17 @@ def _names(conn: Connection, org_id: str) -> tuple[NameRecord, ...]:
                 credential_id=row.credential_id,
             )
         )
-    # current names first, then former names, most recent first
+    # current names first, then former names, most recent first; a name issued again with
+    # the same date (a re-sent record) is listed once
     current = [n for n in out if n.current]
     former = sorted((n for n in out if not n.current), key=lambda n: n.valid_from, reverse=True)
-    return (*current, *former)
+    seen = {(nm.name, nm.language, nm.valid_from) for nm in current}
+    listed = list(current)
+    for nm in former:
+        if (nm.name, nm.language, nm.valid_from) not in seen:
+            seen.add((nm.name, nm.language, nm.valid_from))
+            listed.append(nm)
+    return tuple(listed)
 
 
 def _addresses(conn: Connection, org_id: str) -> tuple[Address, ...]:
@@ -338,6 +336,8 @@ def organisation_profile(conn: Connection, org_id: str) -> OrganisationProfile:
         addresses=_addresses(conn, org_id),
         relationships=_relationships(conn, org_id),
         credentials=_credentials(conn, org_id),
+        bound_did=anchor.did if (anchor := current_anchor(conn, org_id)) else None,
+        licences=organisation_licences(conn, org_id),
     )
 
 
@@ -363,231 +363,3 @@ def find_credential(conn: Connection, credential_id: str) -> StoredCredential:
         ledger_index=int(row.ledger_index),
         document=bytes(row.document),
     )
-
-
-def bundle_for(
-    conn: Connection, ledger: Ledger, credential_id: str, *, tree_size: int | None = None
-) -> dict[str, Any]:
-    """The bundle of a credential under the latest checkpoint (or the one at ``tree_size``)."""
-    stored = find_credential(conn, credential_id)
-    note = (
-        ledger.latest_checkpoint(conn)
-        if tree_size is None
-        else ledger.checkpoint_at(conn, tree_size)
-    )
-    if note is None:
-        where = "yet" if tree_size is None else f"at tree size {tree_size}"
-        raise NotFound(f"the ledger has no signed checkpoint {where}", field="tree_size")
-    size = Checkpoint.parse(parse_note(note).text).size
-    # Witness cosignatures received so far travel with the bundle, so a verifier that requires
-    # k of n witnesses can check it offline.
-    from orgbook.ledger.note import add_signatures
-    from orgbook.ledger.witness_api import cosignatures_at
-
-    cosigned = cosignatures_at(conn, size)
-    if cosigned:
-        note = add_signatures(note, cosigned)
-    if stored.ledger_index >= size:
-        raise NotFound(
-            f"credential {credential_id} (entry {stored.ledger_index}) is not in the checkpoint "
-            f"at tree size {size}",
-            field="tree_size",
-        )
-    entry = ledger.entry(conn, stored.ledger_index).entry
-    proof = ledger.inclusion_proof(conn, entry.index, size)
-
-    issuer_index = conn.execute(
-        select(issuers.c.ledger_index).where(issuers.c.id == stored.issuer_id)
-    ).scalar_one()
-    key_indices: list[int] = []
-    for added, retired in conn.execute(
-        select(issuer_keys.c.added_index, issuer_keys.c.retired_index).where(
-            issuer_keys.c.issuer_id == stored.issuer_id
-        )
-    ):
-        key_indices += [int(i) for i in (added, retired) if i is not None and i < size]
-
-    def proven(index: int) -> tuple[Any, list[bytes]]:
-        return ledger.entry(conn, index).entry, ledger.inclusion_proof(conn, index, size)
-
-    logged = entry.payload.get("credential")
-    credential = logged if isinstance(logged, Mapping) else {}
-    return build_bundle(
-        credential=credential,
-        entry=entry,
-        proof=proof,
-        checkpoint_note=note,
-        issuer=proven(int(issuer_index)) if issuer_index < size else None,
-        issuer_keys=[proven(i) for i in sorted(set(key_indices))],
-        status_lists=[proven(i) for i in _published_indices(conn, credential, size)],
-        status_events=[proven(i) for i in _status_event_indices(conn, credential_id, size)],
-    )
-
-
-_STATUS_EVENT_KINDS = ("revoked", "suspended", "unsuspended", "superseded")
-
-
-def _status_event_indices(conn: Connection, credential_id: str, size: int) -> list[int]:
-    """Ledger indices of the credential's revocation, suspension and supersession entries.
-
-    Found through ``credential_events`` (indexed by credential), but what a verifier reads is
-    each ledger entry itself, proven under the checkpoint: the row only says where to look.
-    """
-    rows = conn.execute(
-        select(credential_events.c.ledger_index).where(
-            credential_events.c.credential_id == credential_id,
-            credential_events.c.kind.in_(_STATUS_EVENT_KINDS),
-            credential_events.c.ledger_index < size,
-        )
-    ).scalars()
-    return sorted(int(i) for i in rows)
-
-
-def _published_indices(conn: Connection, credential: Mapping[str, Any], size: int) -> list[int]:
-    """The ``statuslist.published`` entry of the latest logged version of each status list
-    ``credential`` names (below tree size ``size``)."""
-    from orgbook.issuer.store import status_list_versions
-
-    v = status_list_versions.c
-    found: list[int] = []
-    for url in status_urls(credential):
-        match = _STATUS_PATH.search(url)
-        if match is None:
-            continue
-        index = conn.execute(
-            select(v.ledger_index)
-            .where(
-                v.issuer_id == match.group(1),
-                v.purpose == match.group(2),
-                v.list_number == int(match.group(3)),
-                v.ledger_index < size,
-            )
-            .order_by(v.ledger_index.desc())
-            .limit(1)
-        ).scalar()
-        if index is not None:
-            found.append(int(index))
-    return sorted(set(found))
-
-
-# --- status lists for server-side verification --------------------------------------------------
-
-
-def _parse_status_url(url: str, public_url: str) -> tuple[str, str, int]:
-    base = public_url.rstrip("/")
-    match = _STATUS_PATH.match(url[len(base) :]) if url.startswith(base + "/") else None
-    if match is None:
-        raise NotFound(f"{url} is not a status list of this registry")
-    return match.group(1), match.group(2), int(match.group(3))
-
-
-def cached_status_list(conn: Connection, url: str, *, public_url: str) -> dict[str, Any] | None:
-    """The signed status list at ``url`` when its cached signature is current, else None."""
-    issuer_id, purpose, number = _parse_status_url(url, public_url)
-    row = conn.execute(
-        select(status_lists.c.signed, status_lists.c.signed_version, status_lists.c.version).where(
-            status_lists.c.issuer_id == issuer_id,
-            status_lists.c.purpose == purpose,
-            status_lists.c.list_number == number,
-        )
-    ).first()
-    if row is None or row.signed is None or row.signed_version != row.version:
-        return None
-    document: dict[str, Any] = loads_strict(bytes(row.signed))
-    return document
-
-
-def cached_status_lists(
-    conn: Connection, urls: Iterable[str], *, public_url: str
-) -> dict[str, dict[str, Any]]:
-    """:func:`cached_status_list` of several URLs in one query: URL -> the signed list, for
-    those whose cached signature is current (other URLs, and this registry's unknown lists,
-    are left out). Callers must not change the documents: they may be shared."""
-    wanted: dict[tuple[str, str, int], str] = {}
-    for url in urls:
-        try:
-            wanted[_parse_status_url(url, public_url)] = url
-        except NotFound:
-            continue
-    if not wanted:
-        return {}
-    rows = conn.execute(
-        _status_lists_query(),
-        {
-            "issuers": sorted({issuer for issuer, _, _ in wanted}),
-            "numbers": sorted({number for _, _, number in wanted}),
-        },
-    ).all()
-    found: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        at = wanted.get((row.issuer_id, row.purpose, int(row.list_number)))
-        if at is not None and row.signed is not None and row.signed_version == row.version:
-            found[at] = _parsed_list(bytes(row.signed))
-    return found
-
-
-@functools.cache
-def _status_lists_query() -> Select[Any]:
-    s = status_lists.c
-    return select(
-        s.issuer_id, s.purpose, s.list_number, s.signed, s.signed_version, s.version
-    ).where(
-        s.issuer_id.in_(bindparam("issuers", expanding=True)),
-        s.list_number.in_(bindparam("numbers", expanding=True)),
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_list(signed: bytes) -> dict[str, Any]:
-    """A signed status list parsed once per distinct signed bytes (they change when re-signed)."""
-    document: dict[str, Any] = loads_strict(signed)
-    return document
-
-
-def status_list_for_url(
-    engine: Engine,
-    url: str,
-    *,
-    public_url: str,
-    passphrase: bytes | None,
-    ledger: Ledger | None = None,
-) -> dict[str, Any]:
-    """The signed status list credential this registry serves at ``url``.
-
-    The cached signature when it is current (a read transaction); otherwise signed anew when
-    this process holds the keys and the ledger (a write transaction that logs the new version,
-    ``statuslist.published``, and signs a checkpoint over it when it can, so a verifier can
-    prove it at once). :class:`NotFound` for a URL that is not one of this registry's lists, or
-    a stale list on a replica without keys.
-    """
-    from orgbook.issuer.statuslists import signed_list
-
-    issuer_id, purpose, number = _parse_status_url(url, public_url)
-    with reading(engine) as conn:
-        cached = cached_status_list(conn, url, public_url=public_url)
-    if cached is not None:
-        return cached
-    if passphrase is None or ledger is None:
-        raise NotFound(f"no current signed status list at {url} on this replica")
-    with engine.begin() as conn:
-        size = ledger.size(conn)
-        signed = signed_list(
-            conn,
-            issuer_id=issuer_id,
-            purpose=purpose,
-            number=number,
-            public_url=public_url,
-            passphrase=passphrase,
-            ledger=ledger,
-        )
-        if ledger.signer is not None and ledger.size(conn) != size:
-            ledger.sign_checkpoint(conn)
-        return signed
-
-
-def status_urls(credential: Mapping[str, Any]) -> Iterable[str]:
-    """The ``statusListCredential`` URLs a credential names."""
-    raw = credential.get("credentialStatus")
-    for entry in raw if isinstance(raw, list) else [raw]:
-        if isinstance(entry, Mapping) and isinstance(entry.get("statusListCredential"), str):
-            yield entry["statusListCredential"]

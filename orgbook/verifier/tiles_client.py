@@ -25,7 +25,7 @@ from typing import Protocol
 
 import httpx
 
-from orgbook.errors import BadInput, LedgerIntegrityError, NotFound, UpstreamError
+from orgbook.core.errors import BadInput, LedgerIntegrityError, NotFound, UpstreamError
 from orgbook.ledger import subtree
 from orgbook.ledger.merkle import leaf_hash, root_hash
 from orgbook.ledger.note import Checkpoint, NoteVerifier, open_checkpoint

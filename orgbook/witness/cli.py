@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from orgbook.errors import BadInput, ConfigurationError
-from orgbook.keystore import passphrase_from_env
+from orgbook.core.errors import BadInput, ConfigurationError
+from orgbook.core.keystore import passphrase_from_env
 from orgbook.ledger.note import CosignatureSigner, NoteVerifier
 from orgbook.witness.store import WitnessStore, load_or_create_witness_key
 

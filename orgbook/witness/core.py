@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from orgbook.errors import BadInput, OrgBookError, VerificationError
+from orgbook.core.errors import BadInput, OrgBookError, VerificationError
 from orgbook.ledger.merkle import verify_consistency
 from orgbook.ledger.note import (
     Checkpoint,
@@ -43,7 +43,7 @@ from orgbook.ledger.note import (
     open_checkpoint,
     parse_note,
 )
-from orgbook.verify import Check
+from orgbook.verification.report import Check
 
 __all__ = [
     "EMPTY_ROOT",
@@ -341,9 +341,9 @@ def require_witnesses(
 ) -> Check:
     """The ``witnesses`` check: at least ``k`` of ``witnesses`` cosigned the checkpoint.
 
-    The same check bundles get (:func:`orgbook.verifier.checks.check_witnesses`), so a verifier
-    can apply it to any checkpoint, e.g. one fetched from a registry or a tile server.
+    The same check bundles get (:func:`orgbook.verification.checkpoint.check_witnesses`), so a
+    verifier can apply it to any checkpoint, e.g. one fetched from a registry or a tile server.
     """
-    from orgbook.verifier.checks import check_witnesses
+    from orgbook.verification.checkpoint import check_witnesses
 
     return check_witnesses(note_text, witnesses, k)

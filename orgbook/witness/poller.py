@@ -21,7 +21,7 @@ from datetime import datetime
 
 import httpx
 
-from orgbook.errors import OrgBookError, UpstreamError
+from orgbook.core.errors import OrgBookError, UpstreamError
 from orgbook.ledger.note import Checkpoint, CosignatureSigner, parse_note
 from orgbook.witness.core import AddCheckpoint, LogConfig, Refusal, check_older
 from orgbook.witness.server import cosigned_note

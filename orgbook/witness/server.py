@@ -22,7 +22,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from orgbook.errors import NotFound, OrgBookError, PayloadTooLarge
+from orgbook.core.errors import NotFound, OrgBookError, PayloadTooLarge
 from orgbook.http.problems import install_problem_handlers
 from orgbook.ledger.note import CosignatureSigner, add_signatures, parse_note
 from orgbook.witness.core import TLOG_SIZE_MEDIA_TYPE, Refusal, origin_hash, parse_add_checkpoint

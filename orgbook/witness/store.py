@@ -1,7 +1,7 @@
 """The witness's state: configured logs, cosigned checkpoints, refusals, and its key at rest.
 
 Tables live on their own ``MetaData`` (a witness database holds no ledger), made through
-:func:`orgbook.db.make_engine`, so SQLite (WAL, ``BEGIN IMMEDIATE``) by default:
+:func:`orgbook.storage.engine.make_engine`, so SQLite (WAL, ``BEGIN IMMEDIATE``) by default:
 
 * ``witness_logs(origin, keys, url, added_at)``: the logs it follows and their verifier keys;
 * ``witness_checkpoints(origin, size, root, note, cosignature, cosigned_at)``: every checkpoint
@@ -13,14 +13,13 @@ Tables live on their own ``MetaData`` (a witness database holds no ledger), made
 locked first), so two concurrent requests cannot roll the witness back (tlog-witness).
 
 The key: ``<data-dir>/witness.key`` holds the Ed25519 seed sealed with
-:func:`orgbook.keystore.seal_seed` (mode 0600); ``witness.vkey`` the public cosignature/v1
+:func:`orgbook.core.keystore.seal_seed` (mode 0600); ``witness.vkey`` the public cosignature/v1
 verifier key, whose name is the witness's name.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,12 +43,12 @@ from sqlalchemy import (
     update,
 )
 
-from orgbook.crypto import Ed25519Signer
-from orgbook.db import make_engine
-from orgbook.errors import BadInput, ConfigurationError, NotFound
-from orgbook.keystore import seal_seed, unseal_seed
+from orgbook.core.crypto import Ed25519Signer
+from orgbook.core.errors import BadInput, ConfigurationError, NotFound
+from orgbook.core.keystore import seal_seed, unseal_seed, write_key_file
 from orgbook.ledger.entry import format_timestamp
 from orgbook.ledger.note import CosignatureSigner, CosignatureVerifier, NoteVerifier
+from orgbook.storage.engine import make_engine
 from orgbook.witness.core import (
     Accept,
     AddCheckpoint,
@@ -381,16 +380,6 @@ class WitnessStore:
 # --- the witness key ----------------------------------------------------------------------------
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(path, mode)
-
-
 def load_or_create_witness_key(
     data_dir: Path, name: str | None, passphrase: bytes
 ) -> CosignatureSigner:
@@ -428,8 +417,8 @@ def load_or_create_witness_key(
     directory.mkdir(parents=True, exist_ok=True)
     key = Ed25519Signer.generate()
     signer = CosignatureSigner(name, key)  # validates the name first
-    _write_new(key_path, seal_seed(key.seed, passphrase), 0o600)
-    _write_new(vkey_path, (signer.vkey() + "\n").encode("utf-8"), 0o644)
+    write_key_file(key_path, seal_seed(key.seed, passphrase), 0o600)
+    write_key_file(vkey_path, (signer.vkey() + "\n").encode("utf-8"), 0o644)
     return signer
 
 

@@ -1,11 +1,13 @@
 """RFC 8785 (JCS): published vectors, the RFC's number cases, key order, rejection, fast path.
 
-Both paths of ``orgbook.canonical`` (the guarded orjson fast path and the ``rfc8785`` reference)
+Both paths of ``orgbook.core.canonical`` (the guarded orjson fast path and the ``rfc8785``
+reference)
 must give the same bytes on every published vector and on generated values.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orgbook.canonical import (
+from orgbook.core.canonical import (
     MAX_DEPTH,
     Canonical,
     _fast_path_safe,
@@ -25,7 +27,7 @@ from orgbook.canonical import (
     loads_strict,
     merge_objects,
 )
-from orgbook.errors import CanonicalizationError
+from orgbook.core.errors import CanonicalizationError
 
 JCS = Path(__file__).parent.parent / "vectors" / "jcs"
 NAMES = sorted(p.stem for p in (JCS / "input").glob("*.json"))
@@ -116,6 +118,13 @@ def test_string_escapes(canon: Any) -> None:
     assert canon(value) == expected
 
 
+def _plain_id(value: object) -> str:
+    """A test id without backslashes: pytest escapes them in node ids, and an escaped id given
+    back on the command line (as mutmut does, one test at a time) matches no test."""
+    text = re.sub(r"\\+u", "U+", repr(value))
+    return re.sub(r"\\+", "0", text)
+
+
 @pytest.mark.parametrize("canon", BOTH, ids=["fast", "reference"])
 @pytest.mark.parametrize(
     "value",
@@ -136,7 +145,7 @@ def test_string_escapes(canon: Any) -> None:
         object(),
     ],
     # Stable across processes (pytest-xdist compares ids): no memory addresses.
-    ids=lambda v: "object()" if type(v) is object else repr(v),
+    ids=lambda v: "object()" if type(v) is object else _plain_id(v),
 )
 def test_unrepresentable_values_rejected(canon: Any, value: Any) -> None:
     with pytest.raises(CanonicalizationError):
@@ -164,6 +173,7 @@ def test_safe_integer_boundary() -> None:
         "",
         b"\xff\xfe",
     ],
+    ids=_plain_id,
 )
 def test_loads_strict_rejects(text: str | bytes) -> None:
     with pytest.raises(CanonicalizationError):
@@ -322,3 +332,98 @@ def test_trusted_path_falls_back_on_what_orjson_refuses() -> None:
     with pytest.raises(CanonicalizationError):
         canonicalize_trusted({"s": "\ud800"})
     assert canonicalize_trusted({"a": Canonical.of([1, "x"])}) == b'{"a":[1,"x"]}'
+
+
+# --- what a caller reads: the errors loads_strict raises, and fragments --------------------------
+
+
+def _refusal(text: str | bytes) -> str:
+    with pytest.raises(CanonicalizationError) as raised:
+        loads_strict(text)
+    return str(raised.value.detail)
+
+
+def test_loads_strict_says_why_it_refuses() -> None:
+    assert _refusal('{"a": 1,}') == (
+        "malformed JSON at line 1 column 9: Expecting property name enclosed in double quotes"
+    )
+    assert _refusal('{"a": NaN}') == "NaN is not valid JSON (RFC 8259) and has no JCS form"
+    assert _refusal("[1e400]") == "number 1e400 is out of the IEEE 754 double range"
+    long_number = "9" * 400 + ".5e400"
+    assert _refusal(long_number) == (
+        f"number {long_number[:40]} is out of the IEEE 754 double range"
+    )
+    assert _refusal(b'"\xff"') == "JSON text is not UTF-8: invalid start byte"
+    assert _refusal('"\\ud800"') == "JSON text contains a lone surrogate escape"
+    assert _refusal("1" * 5000).startswith("unrepresentable JSON number: ")
+    assert _refusal('{"a": 1, "a": 2}') == "duplicate object key 'a'"
+
+
+def test_loads_strict_names_the_depth_limit_and_a_stack_overflow() -> None:
+    beyond = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+    assert _refusal(beyond) == f"JSON nested deeper than {MAX_DEPTH} levels"
+    # Deeper than Python's parser can recurse: still a CanonicalizationError, not a crash.
+    assert _refusal("[" * 100_000 + "]" * 100_000) == "JSON nested too deeply"
+
+
+def test_the_depth_limit_counts_objects_as_well_as_arrays() -> None:
+    def objects(depth: int) -> str:
+        return '{"a":' * depth + "1" + "}" * depth
+
+    assert loads_strict(objects(MAX_DEPTH)) is not None
+    assert _refusal(objects(MAX_DEPTH + 1)) == f"JSON nested deeper than {MAX_DEPTH} levels"
+
+
+def test_a_lone_surrogate_anywhere_in_a_list_is_found() -> None:
+    # The walk must look at every string, not stop at the first valid one.
+    assert _refusal('["\\ud800", "ok", "fine"]') == "JSON text contains a lone surrogate escape"
+    assert _refusal('{"k": ["\\udc00", "ok"], "z": "ok"}') == (
+        "JSON text contains a lone surrogate escape"
+    )
+
+
+def test_a_fragment_carries_the_canonical_bytes_it_was_built_with() -> None:
+    value = {"b": [1, "é"], "a": True}
+    fragment = Canonical.of(value)
+    assert fragment.value is value
+    assert fragment.data == canonicalize(value) == b'{"a":true,"b":[1,"\xc3\xa9"]}'
+
+
+def test_a_fragments_bytes_are_embedded_as_they_are_not_recomputed() -> None:
+    # The point of a fragment is that a large value is canonicalised once: its bytes are used,
+    # its value is not walked again (here they disagree, to show which one is used).
+    fragment = Canonical({"x": 1}, b'{"x":2}')
+    assert canonicalize({"k": fragment}) == b'{"k":{"x":2}}'
+    assert canonicalize_trusted({"k": fragment}) == b'{"k":{"x":2}}'
+    assert canonicalize([fragment]) == b'[{"x":2}]'
+
+
+def test_which_values_the_fast_path_may_render() -> None:
+    assert is_fast_path_safe({"a": [1, "x", None, True], "b": {"c": -(2**53 - 1)}})
+    assert not is_fast_path_safe({"a": 1.5})
+    assert not is_fast_path_safe([2**53])
+    assert not is_fast_path_safe({"\U0001f600": 1})
+    assert not is_fast_path_safe(float("nan"))
+
+
+def test_the_reference_path_says_what_cannot_be_canonicalised() -> None:
+    def refusal(value: Any) -> str:
+        with pytest.raises(CanonicalizationError) as raised:
+            canonicalize_reference(value)
+        return str(raised.value.detail)
+
+    assert refusal(2**53) == (
+        "integer outside the JSON-safe range ±(2^53-1) cannot be canonicalized"
+    )
+    assert refusal(float("nan")) == "NaN and Infinity have no JSON representation"
+    assert refusal(float("-inf")) == "NaN and Infinity have no JSON representation"
+    assert refusal({1: "x"}).startswith("cannot canonicalize: ")
+    assert refusal(object()).startswith("cannot canonicalize: ")
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+    assert refusal(deep).startswith("cannot canonicalize: ")  # RecursionError, said as such
+    # canonicalize gives the same words: it hands what it cannot render to the reference.
+    with pytest.raises(CanonicalizationError) as raised:
+        canonicalize({"n": 2**60})
+    assert raised.value.detail == refusal(2**60)

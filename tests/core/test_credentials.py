@@ -1,7 +1,7 @@
 """Credential types, identifiers, building and signing; every type end to end.
 
 The helpers at the top (a fixed test issuer, one sample subject per type, signed status lists)
-are shared with test_verify.py, test_statuslist.py and the docs example generator.
+are shared with tests/verification, test_statuslist.py and the docs example generator.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from orgbook.credentials import (
+from orgbook.core.credentials import (
     CREDENTIAL_ID_NAMESPACE,
     CredentialType,
     build_credential,
@@ -31,13 +31,13 @@ from orgbook.credentials import (
     sign_credential,
     subject_id,
 )
-from orgbook.crypto import Ed25519Signer
-from orgbook.dataintegrity import add_proof
-from orgbook.did import LocalResolver, build_did_document, did_key_from_public_key
-from orgbook.errors import BadInput
-from orgbook.schemas import known_schema_ids, validate_credential, validate_data_model
-from orgbook.statuslist import StatusList, build_status_list_credential, status_entry
-from orgbook.verify import verify_credential
+from orgbook.core.crypto import Ed25519Signer
+from orgbook.core.dataintegrity import add_proof
+from orgbook.core.did import LocalResolver, build_did_document, did_key_from_public_key
+from orgbook.core.errors import BadInput
+from orgbook.core.schemas import known_schema_ids, validate_credential, validate_data_model
+from orgbook.core.statuslist import StatusList, build_status_list_credential, status_entry
+from orgbook.verification.credential import verify_credential
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 ISSUER_DID = "did:web:registry.orgbook.example"

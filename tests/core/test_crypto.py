@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from orgbook.crypto import Ed25519Signer, Signer, verify_ed25519
+from orgbook.core.crypto import Ed25519Signer, Signer, verify_ed25519
 
 ED25519 = Path(__file__).parent.parent / "vectors" / "ed25519"
 CCTV: list[dict[str, Any]] = json.loads((ED25519 / "ed25519vectors.json").read_text())

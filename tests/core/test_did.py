@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from orgbook.crypto import Ed25519Signer
-from orgbook.did import (
+from orgbook.core.crypto import Ed25519Signer
+from orgbook.core.did import (
     ChainResolver,
     DidResolver,
     LocalResolver,
@@ -22,9 +22,9 @@ from orgbook.did import (
     resolve_verification_method,
     url_to_did_web,
 )
-from orgbook.did_http import HttpsDidWebResolver
-from orgbook.errors import BadInput, NotFound, UpstreamError
-from orgbook.multibase import encode_multikey_ed25519, multibase_encode
+from orgbook.core.errors import BadInput, NotFound, UpstreamError
+from orgbook.core.multibase import encode_multikey_ed25519, multibase_encode
+from orgbook.verifier.did_web import HttpsDidWebResolver
 
 SPEC_DID = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"  # vc-di-eddsa test key
 KEY_A = Ed25519Signer.from_seed(bytes(range(32))).public_key

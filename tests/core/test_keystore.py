@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from orgbook.crypto import Ed25519Signer
-from orgbook.errors import ConfigurationError, VerificationError
-from orgbook.keystore import PASSPHRASE_ENV, passphrase_from_env, seal_seed, unseal_seed
+from orgbook.core.crypto import Ed25519Signer
+from orgbook.core.errors import ConfigurationError, VerificationError
+from orgbook.core.keystore import (
+    PASSPHRASE_ENV,
+    passphrase_from_env,
+    seal_seed,
+    unseal_seed,
+    write_key_file,
+)
 
 SEED = bytes(range(32))
 PASSPHRASE = b"correct horse battery staple"
@@ -74,3 +84,30 @@ def test_passphrase_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         passphrase_from_env()
     monkeypatch.setenv(PASSPHRASE_ENV, "a long enough passphrase")
     assert passphrase_from_env() == b"a long enough passphrase"
+
+
+def test_write_key_file_sets_the_mode_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        write_key_file(tmp_path / "public.vkey", b"vkey\n", 0o644)
+    finally:
+        os.umask(old)
+    old = os.umask(0)
+    try:
+        write_key_file(tmp_path / "secret.key", b"sealed")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "public.vkey").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "secret.key").stat().st_mode) == 0o600
+    assert (tmp_path / "secret.key").read_bytes() == b"sealed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["public.vkey", "secret.key"]
+
+
+def test_write_key_file_refuses_to_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.key"
+    write_key_file(path, b"first")
+    with pytest.raises(FileExistsError):
+        write_key_file(path, b"second")
+    assert path.read_bytes() == b"first"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["ledger.key"]  # no temporary file left

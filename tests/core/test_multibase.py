@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orgbook.errors import BadInput
-from orgbook.multibase import (
+from orgbook.core.errors import BadInput
+from orgbook.core.multibase import (
     b58decode,
     b58encode,
     decode_multikey_ed25519,

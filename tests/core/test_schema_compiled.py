@@ -1,4 +1,4 @@
-"""The compiled schema fast path (orgbook.schemas._compile): it accepts every valid credential
+"""The compiled schema fast path (orgbook.core.schemas.compiled): it accepts every valid credential
 without jsonschema, and never accepts an instance jsonschema rejects (mutated credentials of each
 type, hypothesis-driven), so validation results are exactly jsonschema's."""
 
@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orgbook import schemas
-from orgbook.credentials import CredentialType
+from orgbook.core import schemas
+from orgbook.core.credentials import CredentialType
+from orgbook.core.schemas import compiled
 from tests.core.test_schemas import unsigned
 
 # Values a mutation may put anywhere: wrong types, near-misses of every pattern and format.
@@ -86,14 +87,13 @@ def _mutate(document: dict[str, Any], path: tuple[Any, ...], how: str, odd: Any)
 
 
 def _jsonschema_valid(schema_id: str, instance: Any) -> bool:
-    return not any(schemas._validator(schema_id).iter_errors(instance))
+    return not any(schemas.schema_validator(schema_id).iter_errors(instance))
 
 
 @pytest.mark.parametrize("ctype", list(CredentialType), ids=lambda t: t.slug)
 def test_every_credential_schema_compiles_and_accepts_its_sample(ctype: CredentialType) -> None:
-    catalogue = schemas._catalogue()
-    assert schemas._compiled(catalogue, ctype.schema_id) is not None
-    assert schemas._accepted(catalogue, ctype.schema_id, unsigned(ctype))
+    assert compiled.compiled_check(ctype.schema_id) is not None
+    assert compiled.accepts(ctype.schema_id, unsigned(ctype))
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -109,7 +109,7 @@ def test_compiled_check_never_accepts_what_jsonschema_rejects(
     document = unsigned(ctype)
     paths = _paths(document)
     mutated = _mutate(document, paths[pick % len(paths)], how, odd)
-    if schemas._accepted(schemas._catalogue(), ctype.schema_id, mutated):
+    if compiled.accepts(ctype.schema_id, mutated):
         assert _jsonschema_valid(ctype.schema_id, mutated)
         assert schemas.validate_against(ctype.schema_id, mutated) == []
     else:
@@ -119,16 +119,15 @@ def test_compiled_check_never_accepts_what_jsonschema_rejects(
 
 
 def test_a_schema_with_an_unsupported_keyword_has_no_fast_path() -> None:
-    catalogue = schemas._catalogue()
     schema_id = "https://orgbook.example/schemas/x.json"
     schema = {"$id": schema_id, "uniqueItems": True}
-    with pytest.raises(schemas._Unsupported):
-        schemas._Compiler(catalogue).build(schema, schema_id, root=True)
+    with pytest.raises(compiled.Unsupported):
+        compiled.Compiler(schemas.catalogue.catalogue()).build(schema, schema_id, root=True)
 
 
 def test_strict_equality_implies_jsonschema_equality() -> None:
     validator = jsonschema.Draft202012Validator({"const": [1, {"a": True}]})
-    assert schemas._strictly_equal([1, {"a": True}], [1, {"a": True}])
+    assert compiled.strictly_equal([1, {"a": True}], [1, {"a": True}])
     for other in ([True, {"a": True}], [1.0, {"a": True}], [1, {"a": 1}]):
-        assert not schemas._strictly_equal(other, [1, {"a": True}])
+        assert not compiled.strictly_equal(other, [1, {"a": True}])
     assert validator.is_valid([1, {"a": True}])

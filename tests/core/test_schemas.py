@@ -1,4 +1,4 @@
-"""The JSON Schemas in schemas/ and orgbook.schemas: loading by $id, formats, problems as JSON
+"""The JSON Schemas in schemas/ and orgbook.core.schemas: loading by $id, formats, problems as JSON
 pointers, registry records by kind, and the VC 2.0 data-model rules beyond the W3C fixtures."""
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from orgbook import schemas
-from orgbook.credentials import CredentialType, build_credential, subject_id
-from orgbook.errors import ConfigurationError, NotFound
-from orgbook.schemas import (
+from orgbook.core.credentials import CredentialType, build_credential, subject_id
+from orgbook.core.errors import ConfigurationError, NotFound
+from orgbook.core.schemas import (
     SchemaProblem,
     is_url,
     known_schema_ids,
-    parse_date_time,
     schema_by_id,
     schemas_dir,
     validate_against,
@@ -28,6 +26,9 @@ from orgbook.schemas import (
     validate_data_model,
     validate_record,
 )
+from orgbook.core.schemas import catalogue as schema_catalogue
+from orgbook.core.schemas import validation as schema_validation
+from orgbook.core.time import parse_time_or_none
 from tests.core.test_credentials import ISSUER_DID, LONG_NAME, sample_subject
 
 BASE = "https://orgbook.example/schemas"
@@ -158,7 +159,7 @@ def test_valid_from_is_a_date_time_stamp(value: str, ok: bool) -> None:
     cred = unsigned(CredentialType.STATUS) | {"validFrom": value}
     assert (validate_credential(cred) == []) is ok
     assert (validate_data_model(cred) == []) is ok
-    assert (parse_date_time(value) is not None) is ok
+    assert (parse_time_or_none(value) is not None) is ok
 
 
 def test_effective_date_accepts_date_or_date_time() -> None:
@@ -263,7 +264,7 @@ def test_problems_are_capped_and_never_raise_on_odd_instances() -> None:
     huge = {f"k{i}": i for i in range(500)}
     cred = unsigned(CredentialType.STATUS)
     cred["credentialSubject"] |= huge
-    assert len(validate_credential(cred)) <= schemas.MAX_PROBLEMS
+    assert len(validate_credential(cred)) <= schema_validation.MAX_PROBLEMS
     deep: Any = []
     for _ in range(50_000):
         deep = [deep]
@@ -300,11 +301,11 @@ def scratch_schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     root = tmp_path / "schemas"
     shutil.copytree(schemas_dir() / "credentials", root / "credentials")
     (root / "records").mkdir()
-    monkeypatch.setattr(schemas, "schemas_dir", lambda: root)
-    for cached in (schemas._catalogue, schemas._validator):
+    monkeypatch.setattr(schema_catalogue, "schemas_dir", lambda: root)
+    for cached in (schema_catalogue.catalogue, schema_validation.schema_validator):
         cached.cache_clear()
     yield root
-    for cached in (schemas._catalogue, schemas._validator):
+    for cached in (schema_catalogue.catalogue, schema_validation.schema_validator):
         cached.cache_clear()
 
 

@@ -1,35 +1,29 @@
-"""W3C Bitstring Status List v1.0: the bitstring, its encoding, entries, list credentials and
-``check_status`` against signed, tampered and re-signed lists."""
+"""W3C Bitstring Status List v1.0: the bitstring, its encoding, entries and list credentials
+(checking a credential's status against lists: tests/verification/test_status.py)."""
 
 from __future__ import annotations
 
 import base64
 import gzip
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from orgbook import statuslist
-from orgbook.credentials import CredentialType
-from orgbook.dataintegrity import add_proof, unsecured
-from orgbook.errors import BadInput, NotFound
-from orgbook.schemas import validate_data_model
-from orgbook.statuslist import (
+from orgbook.core.errors import BadInput
+from orgbook.core.schemas import validate_data_model
+from orgbook.core.statuslist import (
     MIN_ENTRIES,
     StatusList,
     build_status_list_credential,
-    check_status,
     status_entry,
 )
-from orgbook.verify import key_resolver
-from tests.core.test_credentials import NOW, Issuer, make_credential, make_issuer
 
 # The example encodedList of Bitstring Status List v1.0 (an empty list of 131,072 entries).
 SPEC_EXAMPLE = "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA"
 
 
-def _u(data: bytes) -> str:
+def multibase_u(data: bytes) -> str:
+    """``data`` as multibase base64url (``u…``), written here, not with the code under test."""
     return "u" + base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
@@ -120,7 +114,7 @@ def test_decodes_the_spec_example() -> None:
 def test_decodes_lists_from_other_gzip_writers() -> None:
     raw = bytearray(20_000)
     raw[0] = 0x80
-    encoded = _u(gzip.compress(bytes(raw), compresslevel=1, mtime=1_700_000_000))
+    encoded = multibase_u(gzip.compress(bytes(raw), compresslevel=1, mtime=1_700_000_000))
     sl = StatusList.decode(encoded)
     assert len(sl) == 160_000
     assert sl.get(0) == 1
@@ -134,11 +128,11 @@ def test_decodes_lists_from_other_gzip_writers() -> None:
         ("z" + "1" * 10, "base64url"),
         ("u!!!", "base64url"),
         ("uAAA=", "'='"),
-        (_u(b"not gzip at all"), "not GZIP"),
-        (_u(gzip.compress(bytes(16_384), mtime=0)[:-9]), "truncated"),
-        (_u(gzip.compress(bytes(16_384), mtime=0) + b"junk"), "after the GZIP member"),
-        (_u(gzip.compress(bytes(100), mtime=0)), "fewer than the minimum"),
-        (_u(b"\x1f\x8b" + bytes(30)), "not GZIP"),
+        (multibase_u(b"not gzip at all"), "not GZIP"),
+        (multibase_u(gzip.compress(bytes(16_384), mtime=0)[:-9]), "truncated"),
+        (multibase_u(gzip.compress(bytes(16_384), mtime=0) + b"junk"), "after the GZIP member"),
+        (multibase_u(gzip.compress(bytes(100), mtime=0)), "fewer than the minimum"),
+        (multibase_u(b"\x1f\x8b" + bytes(30)), "not GZIP"),
     ],
 )
 def test_bad_encodings_are_bad_input(encoded: Any, reason: str) -> None:
@@ -151,9 +145,9 @@ def test_gzip_bomb_is_capped() -> None:
     bomb = gzip.compress(bytes(4 * 1024 * 1024))  # 4 MiB of zeros in ~4 KiB
     assert len(bomb) < 10_000
     with pytest.raises(BadInput) as err:
-        StatusList.decode(_u(bomb), max_bytes=1024 * 1024)
+        StatusList.decode(multibase_u(bomb), max_bytes=1024 * 1024)
     assert "more than" in err.value.detail
-    assert len(StatusList.decode(_u(bomb))) == 4 * 1024 * 1024 * 8  # under the default cap
+    assert len(StatusList.decode(multibase_u(bomb))) == 4 * 1024 * 1024 * 8  # under the default cap
 
 
 # --- entries and list credentials ---------------------------------------------------------------
@@ -211,266 +205,3 @@ def test_status_list_credential_shape() -> None:
             status_list=sl,
             valid_from="yesterday",
         )
-
-
-# --- check_status -------------------------------------------------------------------------------
-
-
-def _check(issuer: Issuer, cred: Any, **kwargs: Any) -> list[Any]:
-    return check_status(
-        cred,
-        fetch_list=kwargs.get("fetch_list", issuer.fetch),
-        resolve_key=key_resolver(kwargs.get("resolver", issuer.resolver)),
-        now=kwargs.get("now", NOW),
-    )
-
-
-def test_clear_bits_read_as_not_revoked_not_suspended() -> None:
-    issuer = make_issuer()
-    results = _check(issuer, make_credential(CredentialType.STATUS, issuer, index=7))
-    assert [(r.purpose, r.index, r.set, r.ok) for r in results] == [
-        ("revocation", 7, False, True),
-        ("suspension", 7, False, True),
-    ]
-    assert results[0].reason.startswith("not revoked")
-    assert results[1].reason.startswith("not suspended")
-
-
-@pytest.mark.parametrize("purpose", ["revocation", "suspension"])
-def test_set_bit_reads_as_revoked_or_suspended(purpose: str) -> None:
-    issuer = make_issuer()
-    cred = make_credential(CredentialType.STATUS, issuer, index=7)
-    issuer.bits[purpose].set(7, 1)
-    issuer.publish(purpose)
-    by_purpose = {r.purpose: r for r in _check(issuer, cred)}
-    assert by_purpose[purpose].set is True
-    assert by_purpose[purpose].ok is True
-    assert by_purpose[purpose].reason.startswith(
-        "revoked" if purpose == "revocation" else "suspended"
-    )
-    other = "suspension" if purpose == "revocation" else "revocation"
-    assert by_purpose[other].set is False
-    # Neighbouring entries are untouched.
-    assert all(
-        r.set is False
-        for r in _check(issuer, make_credential(CredentialType.STATUS, issuer, index=6))
-    )
-
-
-def test_list_resigned_by_another_key_of_another_did_is_refused() -> None:
-    issuer = make_issuer()
-    cred = make_credential(CredentialType.STATUS, issuer, index=7)
-    mallory = make_issuer("key", label="mallory")
-    issuer.publish("revocation", signer=mallory.signer, vm=mallory.vm)
-    result = _check(issuer, cred)[0]
-    assert result.ok is False
-    assert result.set is None
-    assert result.reason == f"status list is signed by {mallory.did!r}, not by its issuer"
-
-
-def test_list_reissued_under_another_issuer_is_refused() -> None:
-    issuer = make_issuer()
-    cred = make_credential(CredentialType.STATUS, issuer, index=7)
-    mallory = make_issuer("key", label="mallory")
-    issuer.publish("revocation", signer=mallory.signer, vm=mallory.vm, issuer=mallory.did)
-    result = _check(issuer, cred)[0]
-    assert not result.ok
-    assert "is not the credential's issuer" in result.reason
-
-
-def test_tampered_encoded_list_fails_the_list_signature() -> None:
-    issuer = make_issuer()
-    cred = make_credential(CredentialType.STATUS, issuer, index=7)
-    url = issuer.list_url("revocation")
-    flipped = StatusList()
-    flipped.set(7, 1)
-    issuer.lists[url]["credentialSubject"]["encodedList"] = flipped.encode()
-    result = _check(issuer, cred)[0]
-    assert not result.ok
-    assert result.reason == "status list signature does not verify: signature does not verify"
-
-
-def test_unsigned_list_is_refused() -> None:
-    issuer = make_issuer()
-    cred = make_credential(CredentialType.STATUS, issuer)
-    del issuer.lists[issuer.list_url("revocation")]["proof"]
-    assert (
-        _check(issuer, cred)[0].reason
-        == "status list signature does not verify: document has no proof"
-    )
-
-
-def test_purpose_mismatch_is_refused() -> None:
-    issuer = make_issuer()
-    entries = [{**issuer.entries(3)[0], "statusListCredential": issuer.list_url("suspension")}]
-    cred = make_credential(CredentialType.STATUS, issuer, status_entries=entries)
-    result = _check(issuer, cred)[0]
-    assert not result.ok
-    assert result.reason == "status list purpose 'suspension' is not the entry's 'revocation'"
-
-
-def test_index_beyond_the_list_is_an_error_not_a_clear_bit() -> None:
-    issuer = make_issuer()
-    cred = make_credential(CredentialType.STATUS, issuer, index=MIN_ENTRIES)
-    result = _check(issuer, cred)[0]
-    assert not result.ok
-    assert result.reason == f"statusListIndex {MIN_ENTRIES} is beyond the list's {MIN_ENTRIES}"
-
-
-def _resign(issuer: Issuer, purpose: str, **changes: Any) -> None:
-    url = issuer.list_url(purpose)
-    changed = unsecured(issuer.lists[url]) | changes
-    issuer.lists[url] = add_proof(
-        changed, issuer.signer, verification_method=issuer.vm, created="2025-06-01T00:00:00Z"
-    )
-
-
-@pytest.mark.parametrize(
-    ("changes", "reason"),
-    [
-        (
-            {"validFrom": "2027-01-01T00:00:00Z"},
-            "status list is not valid before 2027-01-01T00:00:00Z",
-        ),
-        ({"validUntil": "2026-01-01T00:00:00Z"}, "status list expired at 2026-01-01T00:00:00Z"),
-        ({"validFrom": "soon"}, "status list validFrom is not a date-time"),
-        ({"type": ["VerifiableCredential"]}, "is not a BitstringStatusListCredential"),
-    ],
-)
-def test_list_validity_and_type_are_checked(changes: dict[str, Any], reason: str) -> None:
-    issuer = make_issuer()
-    cred = make_credential(CredentialType.STATUS, issuer)
-    _resign(issuer, "revocation", **changes)
-    result = _check(issuer, cred)[0]
-    assert not result.ok
-    assert result.reason.endswith(reason)
-
-
-def test_list_subject_is_checked() -> None:
-    issuer = make_issuer()
-    cred = make_credential(CredentialType.STATUS, issuer)
-    url = issuer.list_url("revocation")
-    subject = issuer.lists[url]["credentialSubject"]
-    _resign(issuer, "revocation", credentialSubject=subject | {"type": "Other"})
-    assert _check(issuer, cred)[0].reason == (
-        "status list credentialSubject is not a BitstringStatusList"
-    )
-    _resign(issuer, "revocation", credentialSubject=subject | {"encodedList": "u" + "A" * 8})
-    assert _check(issuer, cred)[0].reason.startswith(
-        "status list encodedList: encodedList is not GZIP"
-    )
-    short = _u(gzip.compress(bytes(10)))
-    _resign(issuer, "revocation", credentialSubject=subject | {"encodedList": short})
-    assert "fewer than the minimum" in _check(issuer, cred)[0].reason
-
-
-def test_fetch_failures_are_reported() -> None:
-    issuer = make_issuer()
-    cred = make_credential(CredentialType.STATUS, issuer)
-
-    def not_found(url: str) -> Any:
-        raise NotFound(f"nothing at {url}")
-
-    def broken(url: str) -> Any:
-        raise ConnectionError("boom")
-
-    url = issuer.list_url("revocation")
-    assert _check(issuer, cred, fetch_list=not_found)[0].reason == (
-        f"status list {url} could not be fetched: nothing at {url}"
-    )
-    assert _check(issuer, cred, fetch_list=broken)[0].reason == (
-        f"status list {url} could not be fetched: ConnectionError"
-    )
-    assert _check(issuer, cred, fetch_list=lambda u: ["x"])[0].reason == (
-        f"status list {url} is not a JSON object"
-    )
-    other = issuer.fetch(issuer.list_url("suspension"))
-    assert _check(issuer, cred, fetch_list=lambda u: other)[0].reason.startswith(
-        f"status list fetched from {url} has id"
-    )
-
-
-@pytest.mark.parametrize(
-    ("entry", "reason"),
-    [
-        ("x", "credentialStatus entry is not a JSON object"),
-        (
-            {"type": "StatusList2021Entry"},
-            "unsupported credentialStatus type 'StatusList2021Entry'",
-        ),
-        ({"type": "BitstringStatusListEntry"}, "statusPurpose is missing"),
-        ({"statusListIndex": 7}, "statusListIndex is not a base-10 integer string"),
-        ({"statusListIndex": "-1"}, "statusListIndex is not a base-10 integer string"),
-        ({"statusListIndex": "٣"}, "statusListIndex is not a base-10 integer string"),
-        ({"statusListIndex": "9" * 40}, "statusListIndex is out of range"),
-        ({"statusListCredential": "nope"}, "statusListCredential is not a URL"),
-        ({"statusSize": 0}, "statusSize is not an integer from 1 to 8"),
-    ],
-)
-def test_malformed_entries_are_reported(entry: Any, reason: str) -> None:
-    issuer = make_issuer()
-    good = issuer.entries(3)[0]
-    if isinstance(entry, dict) and "type" not in entry:
-        entry = {**good, **entry}
-    cred = make_credential(CredentialType.STATUS, issuer) | {"credentialStatus": entry}
-    [result] = _check(issuer, cred)
-    assert not result.ok
-    assert result.set is None
-    assert result.reason == reason
-
-
-def test_other_purposes_are_not_checked_and_no_status_is_empty() -> None:
-    issuer = make_issuer()
-    refresh = {**issuer.entries(3)[0], "statusPurpose": "refresh"}
-    cred = make_credential(CredentialType.STATUS, issuer) | {"credentialStatus": [refresh]}
-    [result] = _check(issuer, cred)
-    assert result.ok
-    assert result.set is None
-    assert result.reason == "statusPurpose 'refresh' is not checked"
-    assert _check(issuer, {"issuer": issuer.did}) == []
-    assert _check(issuer, "not a credential") == []
-
-
-# --- validity boundaries (issue 20): validFrom <= now < validUntil, fresh or remembered ----------
-
-TICK = timedelta(microseconds=1)
-
-
-def _list_valid(issuer: Issuer, *, valid_from: str, valid_until: str) -> Any:
-    _resign(issuer, "revocation", validFrom=valid_from, validUntil=valid_until)
-    return make_credential(CredentialType.STATUS, issuer, index=5)
-
-
-@pytest.mark.parametrize("remembered", [False, True], ids=["fresh", "remembered"])
-def test_a_status_list_at_its_valid_until_is_expired(remembered: bool) -> None:
-    issuer = make_issuer()
-    cred = _list_valid(
-        issuer, valid_from="2026-01-01T00:00:00Z", valid_until="2026-11-23T12:00:00Z"
-    )
-    statuslist._VERIFIED.clear()
-    if remembered:  # verified a moment before, so the process's memory answers at the boundary
-        assert _check(issuer, cred, now=NOW - timedelta(seconds=1))[0].ok
-    else:
-        assert _check(issuer, cred, now=NOW - TICK)[0].ok
-        statuslist._VERIFIED.clear()
-    result = _check(issuer, cred, now=NOW)[0]
-    assert not result.ok
-    assert result.reason == "status list expired at 2026-11-23T12:00:00Z"
-    statuslist._VERIFIED.clear()
-
-
-@pytest.mark.parametrize("remembered", [False, True], ids=["fresh", "remembered"])
-def test_a_status_list_is_valid_from_its_valid_from_on(remembered: bool) -> None:
-    issuer = make_issuer()
-    cred = _list_valid(
-        issuer, valid_from="2026-11-23T12:00:00Z", valid_until="2027-01-01T00:00:00Z"
-    )
-    statuslist._VERIFIED.clear()
-    if remembered:  # verified later, then asked again just before validFrom
-        assert _check(issuer, cred, now=NOW + timedelta(seconds=1))[0].ok
-    result = _check(issuer, cred, now=NOW - TICK)[0]
-    assert not result.ok
-    assert result.reason == "status list is not valid before 2026-11-23T12:00:00Z"
-    statuslist._VERIFIED.clear()
-    assert _check(issuer, cred, now=NOW)[0].ok
-    statuslist._VERIFIED.clear()

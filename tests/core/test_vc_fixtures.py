@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from orgbook.schemas import validate_data_model
-from orgbook.verify import check_schema
+from orgbook.core.schemas import validate_data_model
+from orgbook.verification.credential import check_schema
 
 FIXTURES = Path(__file__).resolve().parent.parent / "vectors" / "vc-data-model-2.0"
 TEST_ISSUER = "did:example:test-suite-issuer"

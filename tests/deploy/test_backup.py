@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from orgbook.backup import backup, detect_format, restore
 from orgbook.cli import main
-from orgbook.db import make_engine
-from orgbook.errors import Conflict
+from orgbook.core.errors import Conflict
 from orgbook.ledger.store import Ledger
+from orgbook.storage.backup import backup, detect_format, restore
+from orgbook.storage.engine import make_engine
 from tests.factories import build_registry
 
 

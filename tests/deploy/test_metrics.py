@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from orgbook.app import create_app
-from orgbook.metrics import Histogram, Metrics
+from orgbook.http.metrics import Histogram, Metrics
 from tests.factories import build_registry
 
 

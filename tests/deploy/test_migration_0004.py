@@ -7,11 +7,12 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
 
-from orgbook import migrations
 from orgbook.cli import main
-from orgbook.db import make_engine
-from orgbook.errors import ConfigurationError
-from orgbook.issuer.store import search_pending
+from orgbook.core.errors import ConfigurationError
+from orgbook.projections.tables import search_pending
+from orgbook.storage import migrations
+from orgbook.storage.engine import make_engine
+from orgbook.storage.schema import schema_diff
 
 
 def test_0004_adopts_a_table_create_all_made_and_keeps_its_marks(db_url: str) -> None:
@@ -25,7 +26,7 @@ def test_0004_adopts_a_table_create_all_made_and_keeps_its_marks(db_url: str) ->
         assert migrations.upgrade(engine) == ("0003", migrations.head_revision())
         with engine.connect() as conn:
             assert list(conn.execute(select(search_pending)).scalars()) == ["CA-BC:BC0000001"]
-            assert migrations.schema_diff(conn) == []
+            assert schema_diff(conn) == []
     finally:
         engine.dispose()
 

@@ -15,10 +15,12 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, select, text
 
-from orgbook import migrations
-from orgbook.errors import LedgerIntegrityError
+from orgbook.core.errors import LedgerIntegrityError
 from orgbook.issuer.sample import generate_feed
-from orgbook.issuer.store import credential_document, credentials, credentials_with_entry
+from orgbook.issuer.service import Issuance
+from orgbook.projections.tables import credential_document, credentials, credentials_with_entry
+from orgbook.storage import migrations
+from orgbook.storage.schema import schema_diff
 from orgbook.verifier.profiles import find_credential
 from tests.factories import add_issuers, new_registry
 
@@ -35,7 +37,7 @@ def _registry(tmp_path: Path, db_url: str) -> Any:
     registry = new_registry(tmp_path, url=db_url if db_url.startswith("postgresql") else None)
     add_issuers(registry)
     records = list(generate_feed(15, seed=4, jurisdictions=("CA-BC",)))
-    registry.issuance().submit("bc-registries", records)
+    Issuance(registry).submit("bc-registries", records)
     return registry
 
 
@@ -59,7 +61,7 @@ def test_down_to_0005_and_back_keeps_every_document(tmp_path: Path, db_url: str)
     assert migrations.upgrade(engine) == ("0005", migrations.head_revision())
     assert _documents(engine) == before
     with engine.connect() as conn:
-        assert migrations.schema_diff(conn) == []
+        assert schema_diff(conn) == []
         some = next(iter(before))
         assert find_credential(conn, some).document == before[some]
         assert json.loads(before[some])["id"] == some

@@ -17,14 +17,15 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, select, update
 
-from orgbook import migrations
 from orgbook.app import create_app
-from orgbook.canonical import canonicalize, loads_strict
-from orgbook.credentials import sign_credential
+from orgbook.core.canonical import canonicalize, loads_strict
+from orgbook.core.credentials import sign_credential
 from orgbook.issuer.keys import IssuerKeys
 from orgbook.issuer.sample import generate_feed
-from orgbook.issuer.statuslists import list_digest
-from orgbook.issuer.store import credentials, status_list_versions, status_lists
+from orgbook.issuer.service import Issuance
+from orgbook.projections.tables import credentials, status_list_versions, status_lists
+from orgbook.storage import migrations
+from orgbook.verification.transparency import signed_list_digest
 from tests.factories import PASSPHRASE, PUBLIC_URL, add_issuers, new_registry
 
 ISSUER = "bc-registries"
@@ -38,7 +39,7 @@ def _versions(engine: Engine) -> list[Any]:
 def test_down_to_0008_and_back_rebuilds_the_record(tmp_path: Path, db_url: str) -> None:
     registry = new_registry(tmp_path, url=db_url if db_url.startswith("postgresql") else None)
     add_issuers(registry)
-    registry.issuance().submit(ISSUER, list(generate_feed(6, seed=2, jurisdictions=("CA-BC",))))
+    Issuance(registry).submit(ISSUER, list(generate_feed(6, seed=2, jurisdictions=("CA-BC",))))
     engine = registry.engine
     before = _versions(engine)
     assert len(before) >= 2  # the revocation and suspension lists, signed at issuance
@@ -94,6 +95,6 @@ def test_down_to_0008_and_back_rebuilds_the_record(tmp_path: Path, db_url: str) 
                 status_lists.c.issuer_id == ISSUER, status_lists.c.purpose == "revocation"
             )
         ).scalar_one()
-    assert list_digest(bytes(signed)) != list_digest(canonicalize(old))
-    assert list_digest(bytes(signed)) in {row[0] for row in _versions(engine)}
+    assert signed_list_digest(bytes(signed)) != signed_list_digest(canonicalize(old))
+    assert signed_list_digest(bytes(signed)) in {row[0] for row in _versions(engine)}
     registry.close()

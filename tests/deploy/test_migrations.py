@@ -26,9 +26,9 @@ from sqlalchemy import (
 )
 
 import orgbook
-from orgbook import migrations
 from orgbook.cli import main
-from orgbook.db import create_all, import_table_modules, make_engine, metadata
+from orgbook.storage import migrations, schema
+from orgbook.storage.engine import make_engine
 
 
 def _schema(engine: Engine) -> dict[str, object]:
@@ -75,19 +75,18 @@ def test_upgrade_from_empty_matches_metadata_and_twice_is_a_noop(db_url: str) ->
         before, after = migrations.upgrade(engine)
         assert (before, after) == (None, migrations.head_revision())
         with engine.connect() as conn:
-            assert migrations.schema_diff(conn) == []
+            assert schema.schema_diff(conn) == []
             assert migrations.current_revision(conn) == after
-        import_table_modules()
         tables = set(inspect(engine).get_table_names())
-        assert set(metadata.tables) <= tables
+        assert set(schema.metadata.tables) <= tables
         assert _backend_objects_exist(engine)
         fingerprint = _schema(engine)
 
+        # Again, as every server, command and test does at start-up: nothing to do.
         assert migrations.upgrade(engine) == (after, after)
-        create_all(engine)  # what servers and commands run at start-up
         assert _schema(engine) == fingerprint
         with engine.connect() as conn:
-            assert migrations.schema_diff(conn) == []
+            assert schema.schema_diff(conn) == []
     finally:
         engine.dispose()
 
@@ -103,20 +102,18 @@ def test_migrations_equal_create_all(db_url: str, tmp_path: Path) -> None:
     try:
         if migrated.dialect.name == "sqlite":
             migrations.upgrade(migrated)
-            import_table_modules()
-            metadata.create_all(plain)
+            schema.metadata.create_all(plain)
             expected = _schema(plain)
             got = {k: v for k, v in _schema(migrated).items() if k != "alembic_version"}
             assert got == expected
             assert _backend_objects_exist(plain)
             assert _backend_objects_exist(migrated)
         else:
-            import_table_modules()
-            metadata.create_all(plain)
+            schema.metadata.create_all(plain)
             expected = _schema(plain)
             with plain.connect() as conn:
-                assert migrations.schema_diff(conn) == []
-            metadata.drop_all(plain)
+                assert schema.schema_diff(conn) == []
+            schema.metadata.drop_all(plain)
             migrations.upgrade(plain)
             got = {k: v for k, v in _schema(plain).items() if k != "alembic_version"}
             assert got == expected
@@ -140,7 +137,7 @@ def test_an_unversioned_create_all_database_is_adopted(db_url: str, tmp_path: Pa
         assert (before, after) == (migrations.BASE_REVISION, migrations.head_revision())
         with engine.connect() as conn:
             assert conn.execute(text("SELECT value FROM ledger_meta")).scalar() == "x/ledger"
-            assert migrations.schema_diff(conn) == []
+            assert schema.schema_diff(conn) == []
     finally:
         engine.dispose()
 
@@ -185,7 +182,7 @@ def test_0003_adopts_the_cosignatures_table_made_on_first_push(
         assert migrations.upgrade(engine) == ("0002", migrations.head_revision())
         with engine.connect() as conn:
             assert conn.execute(select(old)).mappings().one() == COSIGNATURE
-            assert migrations.schema_diff(conn) == []
+            assert schema.schema_diff(conn) == []
     finally:
         engine.dispose()
     capsys.readouterr()
@@ -214,7 +211,7 @@ def test_0003_creates_and_drops_the_cosignatures_table(db_url: str) -> None:
         migrations.upgrade(engine)
         with engine.connect() as conn:
             assert conn.execute(select(ledger_cosignatures)).first() is None
-            assert migrations.schema_diff(conn) == []
+            assert schema.schema_diff(conn) == []
     finally:
         engine.dispose()
 
@@ -228,7 +225,7 @@ def test_concurrent_upgrades_of_one_empty_database(db_url: str) -> None:
     def run(engine: Engine) -> None:
         try:
             barrier.wait()
-            create_all(engine)
+            migrations.upgrade(engine)
         except BaseException as exc:
             errors.append(exc)
 
@@ -241,7 +238,7 @@ def test_concurrent_upgrades_of_one_empty_database(db_url: str) -> None:
         assert errors == []
         with engines[0].connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
-            assert migrations.schema_diff(conn) == []
+            assert schema.schema_diff(conn) == []
     finally:
         for e in engines:
             e.dispose()
@@ -271,7 +268,7 @@ def test_sqlite_read_transactions_reuse_pooled_connections(tmp_path: Path) -> No
     page cache for every search, which made search slower the more clients read at once."""
     from sqlalchemy import event
 
-    from orgbook.db import make_engine, reading
+    from orgbook.storage.engine import make_engine, reading
 
     engine = make_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
     opened: list[object] = []
@@ -286,8 +283,8 @@ def test_sqlite_read_transactions_reuse_pooled_connections(tmp_path: Path) -> No
 
 
 def test_sqlite_pool_size_from_the_environment() -> None:
-    from orgbook.db import sqlite_pool_size
-    from orgbook.errors import ConfigurationError
+    from orgbook.core.errors import ConfigurationError
+    from orgbook.storage.engine import sqlite_pool_size
 
     assert sqlite_pool_size({}) == 16
     assert sqlite_pool_size({"ORGBOOK_DB_POOL_SIZE": "4"}) == 4
@@ -297,8 +294,8 @@ def test_sqlite_pool_size_from_the_environment() -> None:
 
 
 def test_pool_settings_from_the_environment() -> None:
-    from orgbook.db import POOL_DEFAULTS, pool_settings
-    from orgbook.errors import ConfigurationError
+    from orgbook.core.errors import ConfigurationError
+    from orgbook.storage.engine import POOL_DEFAULTS, pool_settings
 
     assert pool_settings({}) == POOL_DEFAULTS
     got = pool_settings(

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from orgbook.db import make_engine
 from orgbook.issuer.sample import write_feed
+from orgbook.storage.engine import make_engine
 from tests.deploy.conftest import Topology, issue_concurrently
 from tests.factories import PASSPHRASE
 from tests.installed import orgbook_argv

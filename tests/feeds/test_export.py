@@ -17,12 +17,14 @@ from sqlalchemy import func, select
 
 from orgbook.app import create_app
 from orgbook.cli import main
-from orgbook.db import reading
-from orgbook.errors import VerificationError
-from orgbook.feeds.export import LocalLeaves, OnlineProofs, verify_export, write_export
-from orgbook.issuer.store import organisations
+from orgbook.core.errors import VerificationError
+from orgbook.feeds.export import write_export
+from orgbook.feeds.export_verify import LocalLeaves, OnlineProofs, verify_export
+from orgbook.issuer.service import Issuance
 from orgbook.ledger.note import NoteSigner, NoteVerifier
-from orgbook.registry import Registry
+from orgbook.projections.tables import organisations
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
 from orgbook.verifier.profiles import organisation_profile
 from tests.factories import build_registry, issue
 
@@ -127,7 +129,7 @@ def test_export_stays_at_its_checkpoint_when_the_ledger_grows(registry: Registry
             select(organisations).where(organisations.c.jurisdiction == "CA-BC").limit(1)
         ).one()
         size = registry.ledger.size(conn)
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     record = {
         "event_id": "late-rename",
         "kind": "name_change",
@@ -258,7 +260,7 @@ def test_issue_helper_is_the_real_path(tmp_path: Path) -> None:
             }
         ],
     )
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     revoked = outcomes[0].credentials[0]
     issuance.change_status("bc-registries", revoked, "revoke", reason="error")
     lines = [json.loads(line) for line in export_bytes(registry).splitlines()[1:-1]]

@@ -26,9 +26,10 @@ from fastapi.testclient import TestClient
 
 from orgbook.app import create_app
 from orgbook.cli import main
-from orgbook.feeds.export import OnlineProofs, verify_export, write_export
+from orgbook.feeds.export import write_export
+from orgbook.feeds.export_verify import OnlineProofs, verify_export
 from orgbook.feeds.remote import RegistryProofs, retry_after_seconds
-from orgbook.registry import Registry
+from orgbook.runtime.registry import Registry
 from tests.factories import build_registry, issue
 
 

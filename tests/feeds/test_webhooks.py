@@ -18,14 +18,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from orgbook.app import create_app
-from orgbook.db import reading
-from orgbook.errors import VerificationError
+from orgbook.core.errors import VerificationError
 from orgbook.feeds import webhooks
 from orgbook.feeds.delivery import DeliveryPolicy, DeliveryWorker, backoff
 from orgbook.feeds.feed import read_page
 from orgbook.feeds.store import subscriptions
-from orgbook.issuer.store import organisations
-from orgbook.registry import Registry
+from orgbook.projections.tables import organisations
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
 from tests.factories import build_registry, issue
 from tests.feeds.receiver import Receiver, documented_recipe, running_receiver
 
@@ -233,7 +233,7 @@ def test_every_filter_kind_is_delivered_signed_and_in_order(
     }
     assert {p["event"]["type"] for p in got["type"]} == {"legal-name"}
     # each delivery carries its ledger entry, byte-exact: it hashes to the announced leaf hash
-    from orgbook.canonical import canonicalize
+    from orgbook.core.canonical import canonicalize
     from orgbook.ledger.merkle import leaf_hash
 
     for payload in got["all"]:
@@ -428,7 +428,7 @@ def test_restarts_lose_nothing(registry: Registry, receiver: Receiver) -> None:
 
 
 def test_subscription_inputs_are_checked(registry: Registry) -> None:
-    from orgbook.errors import BadInput, Unauthorized
+    from orgbook.core.errors import BadInput, Unauthorized
 
     with registry.engine.begin() as conn:
         subscriber = webhooks.create_subscriber(conn, "x")

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from orgbook import cli
-from orgbook.db import reading
 from orgbook.feeds import webhooks
-from orgbook.registry import Registry
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
 from tests.factories import build_registry
 from tests.feeds.receiver import Receiver, running_receiver
 from tests.feeds.test_webhooks import expected

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,10 @@ TAGS = {
     "issuers",
     "issuer",
     "subscriptions",
+    "trust-registry",
+    "statistics",
+    "vc-api",
+    "wallets",
     "health",
 }
 
@@ -45,13 +48,7 @@ def test_settings_and_engine_on_app_state(tmp_path: Path) -> None:
     assert app.state.engine.url.database.endswith("orgbook.sqlite3")
 
 
-def fake_area(monkeypatch: pytest.MonkeyPatch, name: str, module: types.ModuleType) -> None:
-    monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(orgbook.app, "ROUTER_MODULES", (name, "orgbook.no_such_area_yet"))
-
-
 def test_area_router_is_included(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    area = types.ModuleType("fake_area")
     received: list[Settings] = []
 
     def router(settings: Settings) -> APIRouter:
@@ -64,11 +61,10 @@ def test_area_router_is_included(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
         return api
 
-    area.router = router  # type: ignore[attr-defined]
-    fake_area(monkeypatch, "fake_area", area)
+    monkeypatch.setattr(orgbook.app, "AREA_ROUTERS", (router,))
+    monkeypatch.setattr(orgbook.app, "AREA_INSTALLERS", ())
     app = make_app(tmp_path)
     assert received == [app.state.settings]
-    assert app.state.area_modules == ["fake_area"]
     client = TestClient(app)
     assert client.get("/api/v1/fake").json() == {"area": "fake"}
     operation = client.get("/openapi.json").json()["paths"]["/api/v1/fake"]["get"]
@@ -76,15 +72,13 @@ def test_area_router_is_included(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_area_install_is_called(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    area = types.ModuleType("fake_install")
 
     def install(app: FastAPI, settings: Settings) -> None:
         @app.get("/installed")
         async def installed() -> dict[str, bool]:
             return {"installed": True}
 
-    area.install = install  # type: ignore[attr-defined]
-    fake_area(monkeypatch, "fake_install", area)
+    monkeypatch.setattr(orgbook.app, "AREA_INSTALLERS", (install,))
     assert TestClient(make_app(tmp_path)).get("/installed").json() == {"installed": True}
 
 
@@ -93,7 +87,7 @@ def test_importing_the_shell_does_no_work(tmp_path: Path) -> None:
         f"orgbook.{name}"
         for name in (
             "config",
-            "logging",
+            "runtime.logging",
             "app",
             "http.problems",
             "http.middleware",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orgbook.config import PARSERS, Settings, env_name, get_settings
-from orgbook.errors import ConfigurationError
+from orgbook.core.errors import ConfigurationError
 
 DOCS = Path(__file__).parents[2] / "docs" / "configuration.md"
 
@@ -19,7 +19,7 @@ def test_defaults_without_environment() -> None:
     assert s.database_url == f"sqlite:///{(Path('./orgbook-data') / 'orgbook.sqlite3').resolve()}"
     assert s.public_url == "http://127.0.0.1:8000"
     assert s.ledger_origin == "127.0.0.1:8000/ledger"
-    assert s.schema_base == "https://orgbook.example/schemas"
+    assert s.schema_base == "http://127.0.0.1:8000/schemas"  # resolves at the registry
     assert s.max_body_bytes == 1024 * 1024
     assert (s.rate_limit_per_minute, s.verify_rate_limit_per_minute) == (600, 120)
     assert s.cors_origins == ("*",)

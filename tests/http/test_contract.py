@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 
 from orgbook.app import create_app
-from orgbook.registry import Registry
+from orgbook.runtime.registry import Registry
 from tests.factories import add_issuers, issue, new_registry
 from tests.http import TestClient
 
@@ -278,7 +278,9 @@ def test_status_reason_declared_as_checked(
     ("params", "status"),
     [
         ({"kind": "0" * 50}, 422),
-        ({"type": "0000"}, 422),
+        ({"type": "Not A Slug"}, 422),
+        # slug-shaped, declared as such: registered types are data, so an unknown one is 400
+        ({"type": "0000"}, 400),
         ({"organisation": "nope"}, 422),
         ({"issuer": "Bad Issuer"}, 422),
         ({"kind": "credential.issued", "type": "legal-name", "issuer": "bc-registries"}, 200),

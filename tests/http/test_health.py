@@ -6,11 +6,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from orgbook import migrations
 from orgbook.app import create_app
-from orgbook.db import make_engine
-from orgbook.errors import PROBLEM_BASE
+from orgbook.core.errors import PROBLEM_BASE
 from orgbook.http.health import ExpectedSchema, schema_problem
+from orgbook.storage import migrations
+from orgbook.storage.engine import make_engine
 from tests.http import TestClient, make_app, make_settings
 
 

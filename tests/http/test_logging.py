@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orgbook.logging import configure_logging, request_id_var
+from orgbook.runtime.logging import configure_logging, request_id_var
 from tests.http import TestClient, make_app, make_settings
 
 

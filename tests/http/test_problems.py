@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
-from orgbook import errors
-from orgbook.errors import PROBLEM_BASE, OrgBookError
+from orgbook.core import errors
+from orgbook.core.errors import PROBLEM_BASE, OrgBookError
 from tests.http import TestClient, make_app
 
 PROBLEM = "application/problem+json"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orgbook.config import get_settings
-from orgbook.errors import ConfigurationError
+from orgbook.core.errors import ConfigurationError
 from orgbook.http.ratelimit import RateLimiter
 from orgbook.http.ratestore import SCHEME, SQLiteStorage
 from orgbook.http.serving import shared_rate_limit_uri

@@ -17,10 +17,10 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from orgbook.config import Settings, get_settings
-from orgbook.errors import ConfigurationError
+from orgbook.core.errors import ConfigurationError
 from orgbook.http import serving
 from orgbook.http.deps import EngineDep, SettingsDep, get_engine
-from orgbook.metrics import Metrics
+from orgbook.http.metrics import Metrics
 from tests.http import TestClient, make_app
 
 

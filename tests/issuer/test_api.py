@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from orgbook.app import create_app
-from orgbook.registry import Registry
+from orgbook.runtime.registry import Registry
 from tests.http import TestClient
 from tests.issuer.test_service import (
     BC,
@@ -522,6 +522,10 @@ def test_openapi_documents_the_issuer_api(client: TestClient) -> None:
         f"{API}/keys/rotate",
         f"{API}/api-keys",
         f"{API}/api-keys/{{api_key_id}}",
+        f"{API}/bindings",
+        f"{API}/bindings/challenges",
+        f"{API}/bindings/{{organisation}}/end",
+        f"{API}/oid4vci/offers",
     }
     for ops in paths.values():
         for op in ops.values():

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from orgbook.app import create_app
 from orgbook.issuer.keys import create_api_key, revoke_api_key
 from orgbook.issuer.store import api_keys
-from orgbook.registry import Registry
+from orgbook.runtime.registry import Registry
 from tests.http import TestClient
 from tests.issuer.test_service import (
     BC,

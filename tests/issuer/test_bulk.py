@@ -1,7 +1,6 @@
 """Bulk feeds (``orgbook ingest``): JSON Lines and CSV, rejects, re-runs, flat memory, progress.
 
-Also the compiled record check the bulk path relies on: it accepts exactly what
-``parse_record`` accepts, builds the same records, and never accepts what jsonschema rejects.
+The compiled record check the bulk path relies on is tested in tests/issuer/test_record_fast.py.
 """
 
 from __future__ import annotations
@@ -16,13 +15,12 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from orgbook.issuer import records as records_module
 from orgbook.issuer.bulk import ingest_file
-from orgbook.issuer.recordcheck import compiled_checks, parse_record_fast
-from orgbook.issuer.records import RECORD_KINDS, parse_record
 from orgbook.issuer.sample import generate_feed, write_feed
-from orgbook.issuer.store import credentials, ingest_progress, ingested_events
-from orgbook.registry import Registry
+from orgbook.issuer.service import Issuance
+from orgbook.issuer.store import ingest_progress, ingested_events
+from orgbook.projections.tables import credentials
+from orgbook.runtime.registry import Registry
 from tests.factories import add_issuers, new_registry
 
 BC = "bc-registries"
@@ -53,7 +51,7 @@ def _feed(path: Path, n_orgs: int, fmt: str = "jsonl", seed: int = 3) -> Path:
 def test_jsonl_feed_is_issued(registry: Registry, tmp_path: Path) -> None:
     feed = _feed(tmp_path / "feed.jsonl", 60)
     lines = len(feed.read_text(encoding="utf-8").splitlines())
-    result = ingest_file(registry.issuance(), BC, feed, batch_size=50, progress=False)  # type: ignore[arg-type]
+    result = ingest_file(Issuance(registry), BC, feed, batch_size=50, progress=False)  # type: ignore[arg-type]
     assert result.records == lines
     assert result.rejected == 0
     assert result.reject_file is None
@@ -73,7 +71,7 @@ def test_csv_feed_issues_what_the_jsonl_feed_issues(tmp_path: Path) -> None:
         registry = new_registry(tmp_path / fmt)
         add_issuers(registry)
         feed = _feed(tmp_path / f"feed.{fmt}", 40, fmt)
-        result = ingest_file(registry.issuance(), BC, feed, batch_size=64, progress=False)  # type: ignore[arg-type]
+        result = ingest_file(Issuance(registry), BC, feed, batch_size=64, progress=False)  # type: ignore[arg-type]
         assert result.rejected == 0
         counts.append((result.records, result.credentials, _count(registry, credentials)))
         registry.close()
@@ -112,7 +110,7 @@ def test_invalid_records_go_to_the_reject_file_and_the_rest_continue(
 ) -> None:
     feed, bad = _bad_feed(tmp_path / "mixed.jsonl")
     total = sum(1 for line in feed.read_text(encoding="utf-8").splitlines() if line.strip())
-    result = ingest_file(registry.issuance(), BC, feed, batch_size=4, progress=False)  # type: ignore[arg-type]
+    result = ingest_file(Issuance(registry), BC, feed, batch_size=4, progress=False)  # type: ignore[arg-type]
     assert result.rejected == len(bad)
     assert result.issued + result.history == total - len(bad)
     assert result.reject_file is not None
@@ -129,7 +127,7 @@ def test_invalid_records_go_to_the_reject_file_and_the_rest_continue(
 
 def test_rerunning_a_finished_file_issues_nothing(registry: Registry, tmp_path: Path) -> None:
     feed = _feed(tmp_path / "feed.jsonl", 30)
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     first = ingest_file(issuance, BC, feed, batch_size=25, progress=False)
     size, creds = _ledger_size(registry), _count(registry, credentials)
     again = ingest_file(issuance, BC, feed, batch_size=25, progress=False)
@@ -142,7 +140,7 @@ def test_rerunning_a_finished_file_issues_nothing(registry: Registry, tmp_path: 
 def test_the_same_records_in_a_new_file_are_unchanged(registry: Registry, tmp_path: Path) -> None:
     """Idempotency on event ids backs up the progress bookkeeping."""
     feed = _feed(tmp_path / "feed.jsonl", 20)
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     ingest_file(issuance, BC, feed, progress=False)
     copy_of = tmp_path / "copy.jsonl"
     copy_of.write_bytes(feed.read_bytes())
@@ -157,7 +155,7 @@ def test_progress_bar_shows_count_rate_and_eta_on_stderr(
     registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     feed = _feed(tmp_path / "feed.jsonl", 15)
-    result = ingest_file(registry.issuance(), BC, feed, batch_size=20)  # type: ignore[arg-type]
+    result = ingest_file(Issuance(registry), BC, feed, batch_size=20)  # type: ignore[arg-type]
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
@@ -180,7 +178,7 @@ def test_the_cycle_collector_is_given_back_as_it_was(
     import gc
 
     feed = _feed(tmp_path / "feed.jsonl", 20)
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     assert gc.isenabled()
     ingest_file(issuance, BC, feed, batch_size=10, progress=False)
     assert gc.isenabled()
@@ -206,7 +204,7 @@ def test_the_cycle_collector_is_given_back_as_it_was(
 @pytest.mark.slow
 def test_memory_stays_flat_on_a_large_feed(registry: Registry, tmp_path: Path) -> None:
     """100k+ records streamed: peak RSS grows by far less than the feed would take in memory."""
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     warm = _feed(tmp_path / "warm.jsonl", 1500, seed=8)
     ingest_file(issuance, BC, warm, batch_size=2000, progress=False)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -220,105 +218,16 @@ def test_memory_stays_flat_on_a_large_feed(registry: Registry, tmp_path: Path) -
     assert grown_mib < 100, f"peak RSS grew {grown_mib:.0f} MiB over {result.records:,} records"
 
 
-# --- the compiled record check --------------------------------------------------------------
-
-
-def _sample_records() -> list[dict[str, Any]]:
-    return list(generate_feed(150, seed=11))
-
-
-def test_every_kind_has_a_compiled_check() -> None:
-    assert set(compiled_checks()) == set(RECORD_KINDS)
-
-
-def test_fast_parse_builds_the_same_records_as_parse_record() -> None:
-    records = _sample_records()
-    assert {r["kind"] for r in records} == set(RECORD_KINDS)
-    for raw in records:
-        assert parse_record_fast(raw) == parse_record(raw)
-
-
-_MUTATIONS: list[Any] = [
-    None,
-    "",
-    " ",
-    0,
-    1.5,
-    True,
-    [],
-    {},
-    "x" * 1001,
-    "2021-13-01",
-    "2021-02-30",
-    "BC 123",
-    "zz",
-    {"name": None},
-    [{"name": ""}],
-    [{"name": "A", "language": "english!"}],
-    {"street": None},
-    {"address_type": "home", "city": "Victoria"},
-    {"jurisdiction": "CA-BC"},
-]
-
-
-def _mutants(record: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for key in list(record):
-        dropped = dict(record)
-        del dropped[key]
-        out.append(dropped)
-        for value in _MUTATIONS:
-            out.append(dict(record) | {key: value})
-        if isinstance(record[key], dict):
-            for inner in list(record[key]):
-                for value in _MUTATIONS[:9]:
-                    out.append(dict(record) | {key: dict(record[key]) | {inner: value}})
-    for extra in ("unknown_field", "status", "amalgamated_into", "end_date", "alternate_names"):
-        for value in _MUTATIONS[:10]:
-            out.append(dict(record) | {extra: value})
-    return out
-
-
-def test_the_compiled_check_never_accepts_what_jsonschema_rejects() -> None:
-    checks = compiled_checks()
-    seen = dict.fromkeys(RECORD_KINDS, 0)
-    accepted = rejected = 0
-    for record in _sample_records()[:120]:
-        kind = record["kind"]
-        if seen[kind] >= 6:
-            continue
-        seen[kind] += 1
-        for mutant in _mutants(record):
-            valid = not records_module._schema_problems(kind, mutant)
-            if checks[kind](mutant):
-                accepted += 1
-                assert valid, mutant
-            else:
-                rejected += 1
-            # Whatever the compiled check says, the outcome is parse_record's.
-            try:
-                expected: Any = parse_record(mutant)
-            except Exception as exc:
-                expected = (type(exc), str(exc))
-            try:
-                got: Any = parse_record_fast(mutant)
-            except Exception as exc:
-                got = (type(exc), str(exc))
-            assert got == expected
-    assert accepted > 100
-    assert rejected > 100
-
-
 def test_batch_size_does_not_change_the_projections(tmp_path: Path) -> None:
     """Organisations updated across batches (executemany per column set) end up as in one batch."""
-    from orgbook.issuer.store import organisation_names, organisations
+    from orgbook.projections.tables import organisation_names, organisations
 
     feed = _feed(tmp_path / "feed.jsonl", 80)
     tables = []
     for batch in (7, 10_000):
         registry = new_registry(tmp_path / f"b{batch}")
         add_issuers(registry)
-        ingest_file(registry.issuance(), BC, feed, batch_size=batch, progress=False)  # type: ignore[arg-type]
+        ingest_file(Issuance(registry), BC, feed, batch_size=batch, progress=False)  # type: ignore[arg-type]
         with registry.engine.connect() as conn:
             orgs = conn.execute(
                 select(

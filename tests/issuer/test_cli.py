@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from orgbook import cli
-from orgbook.db import make_engine, reading
 from orgbook.issuer.sample import write_feed
-from orgbook.issuer.store import api_keys, credentials
+from orgbook.issuer.store import api_keys
 from orgbook.ledger.store import ledger_entries
+from orgbook.projections.tables import credentials
+from orgbook.storage.engine import make_engine, reading
 
 PASSPHRASE = "a long enough passphrase for the CLI tests"
 DID = "did:web:registry.example:bc"

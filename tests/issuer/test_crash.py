@@ -24,10 +24,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from orgbook.db import make_engine
 from orgbook.issuer.sample import write_feed
-from orgbook.issuer.store import credentials, ingest_progress, ingested_events
+from orgbook.issuer.store import ingest_progress, ingested_events
 from orgbook.ledger.store import ledger_entries, ledger_head
+from orgbook.projections.tables import credentials
+from orgbook.storage.engine import make_engine
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

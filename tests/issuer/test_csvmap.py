@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orgbook.errors import BadInput, InvalidRecord
+from orgbook.core.errors import BadInput, InvalidRecord
 from orgbook.issuer.csvmap import ALIASES, CSV_COLUMNS, iter_csv_records, record_to_row, write_rows
 from orgbook.issuer.mapping import map_record
 from orgbook.issuer.records import parse_record

@@ -23,24 +23,20 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from orgbook import schemas
 from orgbook.cli import main
-from orgbook.errors import ConfigurationError
-from orgbook.issuer import bulk, recordcheck
-from orgbook.issuer import records as records_module
+from orgbook.core.errors import ConfigurationError
+from orgbook.core.schemas import catalogue as schema_catalogue
+from orgbook.core.schemas import validation as schema_validation
+from orgbook.issuer import bulk
 from orgbook.issuer.keys import IssuerKeys, create_issuer
-from orgbook.issuer.projections import pending_count
 from orgbook.issuer.sample import write_feed
-from orgbook.issuer.store import (
-    credentials,
-    ingest_progress,
-    ingested_events,
-    organisations,
-    search_pending,
-)
+from orgbook.issuer.service import Issuance
+from orgbook.issuer.store import ingest_progress, ingested_events
 from orgbook.ledger.store import ledger_entries
-from orgbook.registry import DEMO_PASSPHRASE_FILE, Registry
-from orgbook.verifier.search import SearchQuery, search
+from orgbook.projections.searchdocs import pending_count
+from orgbook.projections.tables import credentials, organisations, search_pending
+from orgbook.runtime.registry import DEMO_PASSPHRASE_FILE, Registry
+from orgbook.search import SearchQuery, search
 from tests.factories import PASSPHRASE, PUBLIC_URL, add_issuers, new_registry
 
 BC = "bc-registries"
@@ -91,16 +87,14 @@ def _state(registry: Registry) -> dict[str, Any]:
 def broken_record_schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The schema catalogue has no record schemas (as when they are not installed)."""
     root = tmp_path / "schemas"
-    shutil.copytree(schemas.schemas_dir() / "credentials", root / "credentials")
+    shutil.copytree(schema_catalogue.schemas_dir() / "credentials", root / "credentials")
     caches = [
-        schemas._catalogue,
-        schemas._validator,
-        records_module._validators,
-        recordcheck.compiled_checks,
+        schema_catalogue.catalogue,
+        schema_validation.schema_validator,
     ]
     for cached in caches:
         cached.cache_clear()
-    monkeypatch.setattr(schemas, "schemas_dir", lambda: root)
+    monkeypatch.setattr(schema_catalogue, "schemas_dir", lambda: root)
     yield
     monkeypatch.undo()
     for cached in caches:
@@ -157,7 +151,7 @@ def test_submit_raises_a_configuration_error_instead_of_rejecting_every_record(
     records = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines()]
     before = _state(registry)
     with pytest.raises(ConfigurationError, match="record schema"):
-        registry.issuance().submit(BC, records)
+        Issuance(registry).submit(BC, records)
     assert _state(registry) == before
 
 

@@ -1,10 +1,10 @@
 """Bulk issuance canonicalises each credential once: the bytes it reuses are the JCS bytes.
 
 The issuer signs each credential, stores it in its ledger entry and in the ``credentials``
-projection from one canonicalisation (``orgbook.dataintegrity.secure_canonical`` and
-``orgbook.canonical.Canonical`` fragments). On a generated feed, every stored leaf and document
+projection from one canonicalisation (``orgbook.core.dataintegrity.secure_canonical`` and
+``orgbook.core.canonical.Canonical`` fragments). On a generated feed, every stored leaf and document
 must equal the reference RFC 8785 implementation's bytes of the parsed values, every proof must be
-the one :func:`orgbook.dataintegrity.add_proof` makes, and the ledger must audit clean.
+the one :func:`orgbook.core.dataintegrity.add_proof` makes, and the ledger must audit clean.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from orgbook.canonical import canonicalize_reference, loads_strict
-from orgbook.dataintegrity import add_proof, unsecured
+from orgbook.core.canonical import canonicalize_reference, loads_strict
+from orgbook.core.dataintegrity import add_proof, unsecured
 from orgbook.issuer.keys import IssuerKeys
 from orgbook.issuer.sample import generate_feed
-from orgbook.issuer.store import credential_document, credentials, credentials_with_entry
+from orgbook.issuer.service import Issuance
 from orgbook.ledger.audit import audit
 from orgbook.ledger.entry import Entry
-from orgbook.registry import Registry
+from orgbook.projections.tables import credential_document, credentials, credentials_with_entry
+from orgbook.runtime.registry import Registry
 from tests.factories import PASSPHRASE, add_issuers, new_registry
 from tests.issuer.test_service import T0
 
@@ -41,7 +42,7 @@ def registry(tmp_path: Path, db_url: str) -> Iterator[Registry]:
 
 def test_issued_bytes_equal_the_reference_jcs(registry: Registry) -> None:
     records = list(generate_feed(40, seed=7, jurisdictions=("CA-BC",)))
-    service: Any = registry.issuance()
+    service: Any = Issuance(registry)
     for start in range(0, len(records), 60):
         service.submit(BC, records[start : start + 60], now=T0)
     with registry.engine.connect() as conn:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from orgbook.credentials import CredentialType, build_credential, credential_id
+from orgbook.core.credentials import CredentialType, build_credential, credential_id
+from orgbook.core.schemas import validate_credential
 from orgbook.issuer.mapping import (
     BC_ENTITY_TYPES,
     CredentialDraft,
@@ -17,7 +18,6 @@ from orgbook.issuer.mapping import (
 )
 from orgbook.issuer.records import parse_record
 from orgbook.issuer.sample import generate_feed
-from orgbook.schemas import validate_credential
 
 DID = "did:web:registry.example:bc"
 NAME = "BC Registries"

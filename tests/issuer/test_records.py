@@ -10,10 +10,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from orgbook.errors import InvalidRecord
+from orgbook.core.errors import InvalidRecord
+from orgbook.core.schemas import schemas_dir, validate_record
 from orgbook.issuer.jurisdictions import COUNTRY_CODES, normalise_jurisdiction
 from orgbook.issuer.records import RECORD_KINDS, parse_record, record_schema_id
-from orgbook.schemas import schemas_dir, validate_record
 
 SCHEMA_DIR = schemas_dir() / "records"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from orgbook.errors import BadInput
+from orgbook.core.errors import BadInput
 from orgbook.issuer.csvmap import iter_csv_records
 from orgbook.issuer.records import parse_record
 from orgbook.issuer.sample import generate_feed, main, write_feed

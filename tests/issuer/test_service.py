@@ -1,6 +1,7 @@
 """The issuance service on both backends: records → signed credentials on the ledger.
 
-Every credential issued here is verified with ``orgbook.verify.verify_credential`` against the
+Every credential issued here is verified with ``orgbook.verification.credential.verify_credential``
+against the
 issuer's DID document and its signed status lists, as a verifier elsewhere would. Helpers at the
 top (``rec``, ``verify``, ``ledger_size``…) are shared with the HTTP tests of this package.
 """
@@ -17,12 +18,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from orgbook.did import LocalResolver
-from orgbook.errors import BadInput, Conflict, Forbidden, NotFound
+from orgbook.core.did import LocalResolver
+from orgbook.core.errors import BadInput, Conflict, Forbidden, NotFound
 from orgbook.issuer import statuslists
 from orgbook.issuer.keys import create_issuer, did_document, list_issuers, rotate_key
 from orgbook.issuer.service import Issuance, Outcome
-from orgbook.issuer.store import (
+from orgbook.projections.tables import (
     credential_document,
     credential_events,
     credentials,
@@ -30,8 +31,9 @@ from orgbook.issuer.store import (
     issuers,
     organisations,
 )
-from orgbook.registry import Registry
-from orgbook.verify import Report, verify_credential
+from orgbook.runtime.registry import Registry
+from orgbook.verification.credential import verify_credential
+from orgbook.verification.report import Report
 from tests.factories import PASSPHRASE, add_issuers, new_registry
 
 BC = "bc-registries"
@@ -74,7 +76,7 @@ def open_test_registry(tmp_path: Path, db_url: str) -> tuple[Registry, dict[str,
 
 
 def issuance(registry: Registry) -> Issuance:
-    service = registry.issuance()
+    service = Issuance(registry)
     assert isinstance(service, Issuance)
     return service
 

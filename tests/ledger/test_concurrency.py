@@ -65,7 +65,7 @@ def test_threads_append_without_gaps_or_forks(engine: Engine) -> None:
 WRITER = textwrap.dedent(
     """
     import sys
-    from orgbook.db import make_engine
+    from orgbook.storage.engine import make_engine
     from orgbook.ledger.store import Ledger
 
     url, name, count, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

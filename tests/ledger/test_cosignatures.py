@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
-from orgbook.errors import Conflict, Forbidden, VerificationError
+from orgbook.core.errors import Conflict, Forbidden, VerificationError
 from orgbook.ledger.cosignatures import (
     checkpoint_with_cosignatures,
     cosignatures_at,

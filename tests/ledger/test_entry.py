@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from orgbook.canonical import canonicalize_reference
-from orgbook.errors import BadInput
+from orgbook.core.canonical import canonicalize_reference
+from orgbook.core.errors import BadInput
 from orgbook.ledger.entry import GENESIS_PREV, KINDS, Entry, format_timestamp, is_kind
 
 STAMP = "2026-11-23T12:00:00.000000Z"
@@ -140,7 +140,7 @@ def test_parse_refuses_missing_or_extra_members() -> None:
 
 
 def test_with_leaf_bytes_embeds_canonical_members_byte_for_byte() -> None:
-    from orgbook.canonical import Canonical, canonicalize
+    from orgbook.core.canonical import Canonical, canonicalize
 
     credential = {"id": "urn:x", "name": "Société Générale Ltée", "n": [1, 2, {"z": None}]}
     payload = {"credential": Canonical.of(credential), "current": True, "eventId": "e-1"}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import stat
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +10,8 @@ import pytest
 from sqlalchemy import Connection, Engine, update
 
 from orgbook import cli
-from orgbook.errors import ConfigurationError, VerificationError
-from orgbook.ledger import cli as ledger_cli
+from orgbook.commands import ledger as ledger_cli
+from orgbook.core.errors import ConfigurationError, VerificationError
 from orgbook.ledger.keys import (
     DEFAULT_ORIGIN,
     KEY_FILE,
@@ -36,7 +34,6 @@ def data_dir(tmp_path: Path) -> Path:
 def orgbook(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db_url: str, data_dir: Path
 ) -> Any:
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("orgbook.ledger.cli",))
     monkeypatch.delenv("ORGBOOK_KEY_PASSPHRASE", raising=False)
     monkeypatch.delenv("ORGBOOK_DATABASE_URL", raising=False)
 
@@ -106,16 +103,7 @@ def test_audit_of_a_tampered_ledger_exits_1(orgbook: Any, engine: Engine) -> Non
     assert "UNSOUND at entry 7" in out
 
 
-def test_replay_without_the_issuer_hook_exits_2(
-    orgbook: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(ledger_cli, "PROJECTIONS_MODULE", "orgbook.issuer.no_such_projections")
-    code, _, err = orgbook("replay")
-    assert code == 2
-    assert "issuer module" in err
-
-
-def test_replay_calls_the_issuer_hook(
+def test_replay_hands_the_ledger_to_the_projections(
     orgbook: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fill(engine, 3)
@@ -125,10 +113,7 @@ def test_replay_calls_the_issuer_hook(
         calls.append(ledger.size(conn))
         return "rebuilt 3 entries"
 
-    fake = types.ModuleType("orgbook_test_projections")
-    fake.replay = replay  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "orgbook_test_projections", fake)
-    monkeypatch.setattr(ledger_cli, "PROJECTIONS_MODULE", "orgbook_test_projections")
+    monkeypatch.setattr(ledger_cli, "replay", replay)
     code, out, _ = orgbook("replay")
     assert code == 0
     assert calls == [3]

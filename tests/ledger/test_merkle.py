@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from orgbook.errors import BadInput
+from orgbook.core.errors import BadInput
 from orgbook.ledger import merkle
 from orgbook.ledger.merkle import (
     consistency_proof,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orgbook.crypto import Ed25519Signer
-from orgbook.errors import BadInput, MalformedNote, VerificationError
+from orgbook.core.crypto import Ed25519Signer
+from orgbook.core.errors import BadInput, MalformedNote, VerificationError
 from orgbook.ledger.note import (
     Checkpoint,
     CosignatureSigner,

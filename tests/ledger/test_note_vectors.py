@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from orgbook.crypto import Ed25519Signer, verify_ed25519
-from orgbook.errors import BadInput, MalformedNote, VerificationError
+from orgbook.core.crypto import Ed25519Signer, verify_ed25519
+from orgbook.core.errors import BadInput, MalformedNote, VerificationError
 from orgbook.ledger.note import (
     Checkpoint,
     CosignatureSigner,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
-from orgbook.errors import (
+from orgbook.core.errors import (
     BadInput,
     ConfigurationError,
     InconsistentCheckpoint,

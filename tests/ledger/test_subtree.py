@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from orgbook.errors import BadInput, LedgerIntegrityError
+from orgbook.core.errors import BadInput, LedgerIntegrityError
 from orgbook.ledger import merkle
 from orgbook.ledger.subtree import (
     Node,

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from orgbook.cli import main
-from orgbook.db import create_all, make_engine, reading
-from orgbook.errors import BadInput, LedgerIntegrityError, NotFound, VerificationError
+from orgbook.core.errors import BadInput, LedgerIntegrityError, NotFound, VerificationError
 from orgbook.ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 from orgbook.ledger.note import Checkpoint, NoteSigner, parse_note
 from orgbook.ledger.store import Ledger
@@ -27,6 +26,8 @@ from orgbook.ledger.tiles import (
     parse_tile_path,
     tile_ids,
 )
+from orgbook.storage.engine import make_engine, reading
+from orgbook.storage.migrations import upgrade
 from orgbook.verifier.tiles_client import (
     DirectorySource,
     HttpSource,
@@ -94,7 +95,7 @@ def signer() -> NoteSigner:
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     eng = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
-    create_all(eng)
+    upgrade(eng)
     yield eng
     eng.dispose()
 

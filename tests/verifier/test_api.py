@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orgbook.app import create_app
-from orgbook.db import reading
-from orgbook.issuer.store import credentials, relationships
-from orgbook.registry import Registry
+from orgbook.projections.tables import credentials, relationships
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
 from orgbook.verifier import api, ledger_api
 from tests.factories import build_registry
 
@@ -60,7 +60,7 @@ def test_search(client: TestClient, registry: Registry) -> None:
     response = client.get("/api/v1/organisations", params={"q": "ltd", "limit": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"hits", "total", "totalIsEstimate", "nextCursor"}
+    assert set(body) == {"hits", "total", "totalIsEstimate", "nextCursor", "facets"}
     assert len(body["hits"]) <= 3
     assert {"orgId", "name", "matchedName", "match"} <= set(body["hits"][0])
     assert response.headers["cache-control"].startswith("public, max-age=")
@@ -184,12 +184,15 @@ def test_verify_a_tampered_credential(client: TestClient, registry: Registry) ->
     assert not body["valid"]
     failed = {c["name"] for c in body["checks"] if c["outcome"] == "fail"}
     assert failed == {"signature", "ledger_inclusion"}
+    assert body["differsFromLogged"] == ["validFrom"]
+    untouched = client.get(f"/api/v1/credentials/{current_id(registry)}").json()
+    assert client.post("/api/v1/verify", json=untouched).json()["differsFromLogged"] == []
 
 
 def test_verify_a_credential_from_elsewhere(client: TestClient) -> None:
-    from orgbook.credentials import CredentialType, build_credential, sign_credential
-    from orgbook.crypto import Ed25519Signer
-    from orgbook.did import did_key_from_public_key
+    from orgbook.core.credentials import CredentialType, build_credential, sign_credential
+    from orgbook.core.crypto import Ed25519Signer
+    from orgbook.core.did import did_key_from_public_key
 
     signer = Ed25519Signer.from_seed(b"\x09" * 32)
     did = did_key_from_public_key(signer.public_key)

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from orgbook.app import create_app
-from orgbook.db import reading
 from orgbook.ledger.merkle import verify_consistency, verify_inclusion
 from orgbook.ledger.note import NoteVerifier, open_checkpoint
-from orgbook.registry import Registry
-from orgbook.verifier.bundle import parse_tlog_proof
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
+from orgbook.verification.bundle import parse_tlog_proof
 from tests.factories import build_registry
 
 PROBLEM = "application/problem+json"

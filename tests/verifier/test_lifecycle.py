@@ -27,18 +27,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orgbook.app import create_app
-from orgbook.backup import backup, restore
 from orgbook.cli import main
 from orgbook.config import get_settings
-from orgbook.db import make_engine, reading
-from orgbook.feeds.export import LocalLeaves, verify_export, write_export
+from orgbook.feeds.export import write_export
+from orgbook.feeds.export_verify import LocalLeaves, verify_export
 from orgbook.issuer.keys import retire_key, rotate_key
 from orgbook.issuer.sample import generate_feed
-from orgbook.issuer.store import credentials, issuer_keys
-from orgbook.registry import Registry, open_registry
+from orgbook.issuer.service import Issuance
+from orgbook.projections.tables import credentials, issuer_keys
+from orgbook.runtime.registry import Registry, open_registry
+from orgbook.storage.backup import backup, restore
+from orgbook.storage.engine import make_engine, reading
+from orgbook.verifier.bundles import bundle_for
 from orgbook.verifier.client import RegistryClient
 from orgbook.verifier.offline import verify_document
-from orgbook.verifier.profiles import bundle_for
 from tests.factories import PASSPHRASE, PUBLIC_URL, add_issuers, issue, new_registry
 
 ISSUER = "bc-registries"
@@ -147,7 +149,7 @@ def rotate(registry: Registry, at: datetime) -> str:
 
 
 def change(registry: Registry, cid: str, action: str, at: datetime) -> None:
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     issuance.change_status(ISSUER, cid, action, reason=f"{action} in {at.year}", now=at)
 
 

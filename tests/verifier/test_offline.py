@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orgbook.app import create_app
-from orgbook.db import reading
-from orgbook.errors import BadInput
-from orgbook.issuer.store import credentials
+from orgbook.core.errors import BadInput
 from orgbook.ledger.note import Checkpoint, open_checkpoint, sign_checkpoint
-from orgbook.registry import Registry
+from orgbook.projections.tables import credentials
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
+from orgbook.verifier.bundles import bundle_for
 from orgbook.verifier.client import RegistryClient
 from orgbook.verifier.offline import (
     CheckpointMemory,
@@ -31,7 +32,6 @@ from orgbook.verifier.offline import (
     read_document,
     verify_document,
 )
-from orgbook.verifier.profiles import bundle_for
 from tests.factories import PUBLIC_URL, build_registry
 
 

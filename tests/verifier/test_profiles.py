@@ -9,17 +9,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from orgbook.db import reading
-from orgbook.errors import NotFound
-from orgbook.issuer.store import credentials, organisation_names, organisations, relationships
-from orgbook.registry import Registry
-from orgbook.verifier.checks import verify_bundle
-from orgbook.verifier.profiles import (
-    bundle_for,
-    find_credential,
-    organisation_profile,
-    status_list_for_url,
-)
+from orgbook.core.errors import NotFound
+from orgbook.issuer.service import Issuance
+from orgbook.projections.tables import credentials, organisation_names, organisations, relationships
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
+from orgbook.verification.bundle_checks import verify_bundle
+from orgbook.verifier.bundles import bundle_for
+from orgbook.verifier.profiles import find_credential, organisation_profile
+from orgbook.verifier.status_lists import status_list_for_url
 from tests.factories import build_registry
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -74,7 +72,7 @@ def test_history_after_amendments_and_revocations(registry: Registry) -> None:
             credentials.c.organisation_id == org_id, credentials.c.state == "current"
         ),
     )
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     issuance.change_status(current.issuer_id, current.id, "suspend", reason="audit", now=NOW)
     issuance.change_status(current.issuer_id, current.id, "revoke", reason="struck off", now=NOW)
     with reading(registry.engine) as conn:

@@ -23,19 +23,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from orgbook.app import create_app
-from orgbook.canonical import canonicalize, loads_strict
-from orgbook.credentials import sign_credential
-from orgbook.db import reading
+from orgbook.core.canonical import canonicalize, loads_strict
+from orgbook.core.credentials import sign_credential
+from orgbook.core.statuslist import StatusList
 from orgbook.issuer.keys import IssuerKeys
-from orgbook.issuer.projections import replay
 from orgbook.issuer.sample import generate_feed
-from orgbook.issuer.statuslists import LIST_SIZE, PUBLISHED_KIND, list_digest
-from orgbook.issuer.store import credentials, status_list_versions, status_lists
-from orgbook.registry import Registry
-from orgbook.statuslist import StatusList
+from orgbook.issuer.service import Issuance
+from orgbook.issuer.statuslists import LIST_SIZE, PUBLISHED_KIND
+from orgbook.projections.replay import replay
+from orgbook.projections.tables import credentials, status_list_versions, status_lists
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
+from orgbook.verification.transparency import signed_list_digest
+from orgbook.verifier.bundles import bundle_for
 from orgbook.verifier.client import RegistryClient
 from orgbook.verifier.offline import verify_document
-from orgbook.verifier.profiles import bundle_for
 from tests.factories import PASSPHRASE, PUBLIC_URL, add_issuers, issue, new_registry
 
 ISSUER = "bc-registries"
@@ -78,7 +80,7 @@ def a_current(registry: Registry) -> tuple[str, int]:
 
 
 def revoke(registry: Registry, cid: str) -> None:
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     issuance.change_status(ISSUER, cid, "revoke", reason="struck off", now=T1)
 
 
@@ -167,7 +169,7 @@ def test_a_status_list_the_ledger_never_recorded(registry: Registry, client: Tes
             .where(*key)
             .values(signed=canonicalize(forged), signed_version=row.version)
         )
-    digest = list_digest(canonicalize(forged))
+    digest = signed_list_digest(canonicalize(forged))
     for path, report in every_verdict(registry, client, bundle).items():
         found = checks(report)
         assert not report["valid"], path
@@ -191,7 +193,9 @@ def test_every_signed_version_is_logged_and_replay_rebuilds_the_record(
             if stored.entry.kind == PUBLISHED_KIND
         ]
     # Each signed list is logged: its digest, in an entry of the ledger.
-    assert {list_digest(bytes(s)) for s in signed if s is not None} <= {r.digest for r in recorded}
+    assert {signed_list_digest(bytes(s)) for s in signed if s is not None} <= {
+        r.digest for r in recorded
+    }
     assert sorted((e.index, e.payload["digest"]) for e in entries) == sorted(
         (r.ledger_index, r.digest) for r in recorded
     )

@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from orgbook.app import create_app
 from orgbook.cli import build_parser, main
-from orgbook.db import reading
-from orgbook.issuer.store import credentials
 from orgbook.ledger.note import Checkpoint, sign_checkpoint
-from orgbook.registry import Registry
+from orgbook.projections.tables import credentials
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
+from orgbook.verifier.bundles import bundle_for
 from orgbook.verifier.offline import CheckpointMemory
-from orgbook.verifier.profiles import bundle_for
 from tests.factories import build_registry
 
 

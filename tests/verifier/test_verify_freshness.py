@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orgbook.app import create_app
-from orgbook.db import reading
-from orgbook.issuer.store import credentials
-from orgbook.registry import Registry
+from orgbook.issuer.service import Issuance
+from orgbook.projections.tables import credentials
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import reading
 from tests.factories import build_registry
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -59,7 +60,7 @@ def test_revocation_and_new_checkpoints_are_seen_at_once(
             assert answer["valid"], answer
     size = _checks(client.post("/api/v1/verify", json=bundle).json())["consistency"]
 
-    issuance: Any = registry.issuance()
+    issuance: Any = Issuance(registry)
     issuance.change_status(row.issuer_id, row.id, "revoke", reason="struck off", now=NOW)
     with registry.engine.begin() as conn:
         registry.ledger.sign_checkpoint(conn)

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from orgbook.cli import main
-from orgbook.db import reading
 from orgbook.issuer.sample import generate_feed
-from orgbook.issuer.store import credentials
 from orgbook.ledger.tiles import export_tiles
-from orgbook.verifier.profiles import bundle_for
+from orgbook.projections.tables import credentials
+from orgbook.storage.engine import reading
+from orgbook.verifier.bundles import bundle_for
 from tests.factories import build_registry, issue
 from tests.witness.helpers import TestLog
 

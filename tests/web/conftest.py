@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from orgbook.app import create_app
-from orgbook.registry import Registry
+from orgbook.runtime.registry import Registry
 from tests.factories import build_registry
 
 WEB_ORGS = 80

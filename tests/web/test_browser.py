@@ -132,7 +132,7 @@ def test_enter_without_a_chosen_suggestion_submits_the_search(
 def test_tampered_credential_fails_its_signature_on_the_verify_page(
     page: Any, live_server: LiveServer
 ) -> None:
-    from orgbook.verifier.search import SearchQuery, search
+    from orgbook.search import SearchQuery, search
 
     with live_server.registry.engine.connect() as conn:
         org_id = search(conn, SearchQuery(text="soci", limit=1)).hits[0].org_id

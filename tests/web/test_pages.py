@@ -20,10 +20,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from orgbook.app import create_app
-from orgbook.credentials import CredentialType
-from orgbook.registry import Registry
-from orgbook.verifier import web
-from orgbook.verifier.checks import LEDGER_CHECK_NAMES
+from orgbook.core.credentials import CredentialType
+from orgbook.runtime.registry import Registry
+from orgbook.verification.bundle_checks import LEDGER_CHECK_NAMES
+from orgbook.verification.credential import CHECK_NAMES
+from orgbook.verifier import pages, web
 from orgbook.verifier.i18n import (
     NNBSP,
     catalogue,
@@ -34,7 +35,6 @@ from orgbook.verifier.i18n import (
     parse_accept_language,
     translator,
 )
-from orgbook.verify import CHECK_NAMES
 from tests.factories import add_issuers, issue, new_registry
 
 TEMPLATES = Path(web.__file__).parent / "templates"
@@ -105,8 +105,8 @@ def test_search_results_show_number_jurisdiction_status_badge(client: TestClient
 def test_search_shows_the_former_name_that_matched(
     client: TestClient, web_registry: Registry
 ) -> None:
+    from orgbook.search import SearchQuery, search
     from orgbook.verifier.profiles import organisation_profile
-    from orgbook.verifier.search import SearchQuery, search
 
     with web_registry.engine.connect() as conn:
         listing = search(conn, SearchQuery(text=None, limit=100)).hits
@@ -293,7 +293,7 @@ def test_locale_files_have_the_same_keys_and_placeholders() -> None:
 
 def _used_keys() -> set[str]:
     sources = [p.read_text(encoding="utf-8") for p in TEMPLATES.glob("*.html")]
-    sources.append(Path(web.__file__).read_text(encoding="utf-8"))
+    sources += [Path(m.__file__).read_text(encoding="utf-8") for m in (web, pages)]
     keys: set[str] = set()
     for source in sources:
         keys |= set(re.findall(r"""\bt\(\s*["']([a-z_.]+)["']""", source))
@@ -324,8 +324,8 @@ def test_every_vocabulary_value_has_a_label() -> None:
         "outcome": ["pass", "fail", "skip"],
         "state": ["current", "superseded", "revoked", "suspended"],
         "event": ["issued", "superseded", "revoked", "suspended", "unsuspended"],
-        "jurisdiction": list(web.JURISDICTIONS),
-        "entity_type": list(web.ENTITY_TYPES),
+        "jurisdiction": list(pages.JURISDICTIONS),
+        "entity_type": list(pages.ENTITY_TYPES),
         "address_type": ["registered", "mailing", "delivery", "records"],
         "entry_kind": [
             "issuer.registered",
@@ -399,8 +399,8 @@ def test_no_template_text_is_untranslated(template: str) -> None:
 
 def _org_with_history(client: TestClient, web_registry: Registry) -> tuple[str, Any]:
     """An organisation with a former name and relationships in both directions if any."""
+    from orgbook.search import SearchQuery, search
     from orgbook.verifier.profiles import organisation_profile
-    from orgbook.verifier.search import SearchQuery, search
 
     with web_registry.engine.connect() as conn:
         best = None
@@ -514,7 +514,7 @@ def test_hostile_query_is_escaped(client: TestClient) -> None:
 
 
 def test_i18n_data_block_cannot_close_its_script() -> None:
-    assert "<" not in web._json_script({"x": "</script><script>alert(1)</script>"})
+    assert "<" not in pages._json_script({"x": "</script><script>alert(1)</script>"})
 
 
 def test_pages_have_no_inline_script_and_a_csp(client: TestClient) -> None:
@@ -572,12 +572,14 @@ def test_verify_a_tampered_credential_in_french(client: TestClient, web_registry
     failed = re.search(
         r'<li class="check check-fail">\s*<span class="check-outcome">.*?Échouée</span>\s*'
         r'<span class="check-name">Signature</span>\s*'
-        r'<span class="check-reason" lang="en">(.+?)</span>',
+        r'<span class="check-reason">(.+?)</span>\s*<details class="check-more">'
+        r'<summary>[^<]+</summary><span lang="en">(.+?)</span>',
         r.text,
         re.S,
     )
     assert failed is not None
-    assert failed.group(1).strip()
+    assert failed.group(1).startswith("La signature ne correspond pas")  # in French
+    assert failed.group(2).strip()  # the technical reason, in English, folded away
 
 
 def test_verify_stored_credential_button_without_javascript(
@@ -656,3 +658,21 @@ def test_suggestions_json(client: TestClient) -> None:
     assert first["url"] == "/organisations/" + first["orgId"]
     assert first["statusLabel"] in {"Active", "Dissoute", "Fusionnée", "Prorogée à l’extérieur"}
     assert client.get("/search/suggest", params={"q": ""}).json()["suggestions"] == []
+
+
+def test_filters_show_counts_only_for_values_with_organisations(client: TestClient) -> None:
+    r = client.get("/search", params={"q": "ltd", "lang": "en"})
+    assert r.status_code == 200
+    options = re.findall(r'<option value="([^"]+)"[^>]*>[^<(]*\((\d+)\)</option>', r.text)
+    assert options, "every listed value has a count"
+    assert "Numbers in brackets" in r.text
+    counted = dict(options)
+    assert "CA-YT" not in counted  # no organisation in the Yukon: not listed
+    for value, count in options:
+        if value.startswith("CA"):
+            chosen = client.get("/search", params={"q": "ltd", "jurisdiction": value})
+            heading = re.search(r'<h2 id="results-heading">(\d+) organisation', chosen.text)
+            assert heading is not None
+            assert heading.group(1) == count
+    every = client.get("/search", params={"lang": "fr", "status": "dissolved"})
+    assert '<option value="dissolved" selected>Dissoute' in every.text

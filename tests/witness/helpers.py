@@ -7,10 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from orgbook.crypto import Ed25519Signer
-from orgbook.db import create_all, make_engine
+from orgbook.core.crypto import Ed25519Signer
 from orgbook.ledger.note import CosignatureSigner, NoteSigner
 from orgbook.ledger.store import Ledger
+from orgbook.storage.engine import make_engine
+from orgbook.storage.migrations import upgrade
 from orgbook.witness.core import format_add_checkpoint
 
 ORIGIN = "registry.test/ledger"
@@ -24,7 +25,7 @@ class TestLog:
 
     def __init__(self, path: Path, signer: NoteSigner, tag: str = "main") -> None:
         self.engine: Engine = make_engine(f"sqlite:///{path}")
-        create_all(self.engine)
+        upgrade(self.engine)
         self.ledger = Ledger(origin=signer.name, signer=signer)
         self.tag = tag
 

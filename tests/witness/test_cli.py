@@ -20,7 +20,7 @@ import uvicorn
 
 from orgbook.app import create_app
 from orgbook.cli import main
-from orgbook.registry import Registry
+from orgbook.runtime.registry import Registry
 from orgbook.witness.store import WitnessStore
 from tests.factories import build_registry, issue
 

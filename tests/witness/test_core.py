@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orgbook.cli import main
-from orgbook.errors import BadInput
+from orgbook.core.errors import BadInput
 from orgbook.ledger.note import Checkpoint, NoteSigner, sign_checkpoint
 from orgbook.witness.core import (
     MAX_PROOF_LINES,

@@ -9,12 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from orgbook.app import create_app
-from orgbook.db import create_all, make_engine, reading
-from orgbook.errors import ConfigurationError
+from orgbook.core.errors import ConfigurationError
+from orgbook.ledger.cosignatures import checkpoint_with_cosignatures, configured_witnesses
 from orgbook.ledger.note import CosignatureSigner, NoteSigner, add_signatures, verify_cosignatures
 from orgbook.ledger.store import Ledger
-from orgbook.ledger.witness_api import checkpoint_with_cosignatures, configured_witnesses
-from orgbook.registry import Registry
+from orgbook.runtime.registry import Registry
+from orgbook.storage.engine import make_engine, reading
+from orgbook.storage.migrations import upgrade
 from orgbook.witness.core import require_witnesses
 from orgbook.witness.poller import poll_all
 from orgbook.witness.server import cosigned_note
@@ -95,7 +96,7 @@ def test_push_is_verified(
     # A cosignature on a checkpoint this registry never signed: 404; on another tree: 409.
     fork = NoteSigner(registry.ledger.origin, registry.ledger.signer.signer)  # type: ignore[union-attr]
     engine = make_engine(f"sqlite:///{registry.settings.data_dir / 'fork.sqlite3'}")
-    create_all(engine)
+    upgrade(engine)
     fork_ledger = Ledger(origin=registry.ledger.origin, signer=fork)
     with engine.begin() as conn:
         fork_ledger.append_many(conn, [("test.fork", {"n": i}) for i in range(4)], now=NOW)
@@ -127,7 +128,7 @@ def test_witness_sees_a_forked_registry(
     poll_all(store, wsigner, http, now=NOW)
     # The same registry URL now serves a ledger with the same key but another history.
     engine = make_engine(f"sqlite:///{tmp_path / 'fork.sqlite3'}")
-    create_all(engine)
+    upgrade(engine)
     ledger = Ledger(origin=registry.ledger.origin, signer=registry.ledger.signer)
     with engine.begin() as conn:
         ledger.append_many(conn, [("test.fork", {"n": i}) for i in range(9)], now=NOW)

@@ -1,7 +1,8 @@
 /* orgbook web page: progressive enhancement only. Every page works without this file.
    - search box: suggestions as you type (ARIA 1.2 combobox + listbox; arrows, Enter, Escape)
    - organisation page: "Verify" checks a credential with POST /api/v1/verify, in place
-   - verify page: pasted text or an uploaded file is verified without leaving the page */
+   - verify page: pasted text or an uploaded file (a presentation: with the challenge and
+     domain fields) is verified without leaving the page, each enclosed item's checks shown */
 (function () {
   "use strict";
 
@@ -167,6 +168,10 @@
       subject.appendChild(el("code", null, report.credentialId));
       section.appendChild(subject);
     }
+    if (report.differsFromLogged && report.differsFromLogged.length) {
+      section.appendChild(el("p", { "class": "notice notice-error report-differs" },
+        t("verify.differs", { fields: report.differsFromLogged.join(", ") })));
+    }
     var position = ledgerPosition(report);
     if (position) {
       section.appendChild(el("p", { "class": "report-position" },
@@ -180,10 +185,47 @@
       outcome.appendChild(document.createTextNode(" " + label("outcome", c.outcome)));
       item.appendChild(outcome);
       item.appendChild(el("span", { "class": "check-name" }, label("check", c.name)));
-      item.appendChild(el("span", { "class": "check-reason", lang: lang === "en" ? null : "en" }, c.reason));
+      var said = "check_reason." + c.name + "." + c.outcome;
+      if (Object.prototype.hasOwnProperty.call(messages, said)) {
+        item.appendChild(el("span", { "class": "check-reason" }, t(said)));
+        if (c.reason) {
+          var more = el("details", { "class": "check-more" });
+          more.appendChild(el("summary", null, t(lang === "en" ? "verify.technical" : "verify.technical_en")));
+          more.appendChild(el("span", { lang: lang === "en" ? null : "en" }, c.reason));
+          item.appendChild(more);
+        }
+      } else {
+        item.appendChild(el("span", { "class": "check-reason", lang: lang === "en" ? null : "en" }, c.reason));
+      }
       list.appendChild(item);
     });
     section.appendChild(list);
+    if (report.holder) {
+      var holder = el("p", { "class": "report-holder" }, t("verify.holder") + " ");
+      holder.appendChild(el("code", null, report.holder));
+      section.appendChild(holder);
+    }
+    if (report.organisation) {
+      var bound = el("p", { "class": "report-organisation" }, t("verify.organisation") + " ");
+      bound.appendChild(el("a", { href: "/organisations/" + encodeURI(report.organisation) }, report.organisation));
+      section.appendChild(bound);
+    }
+    if (report.items && report.items.length) {
+      /* a presentation: each credential or bundle it holds, with its own checks */
+      var itemsId = id + "-items";
+      var items = el("section", { "class": "report-items", "aria-labelledby": itemsId });
+      items.appendChild(el("h" + Math.min(headingLevel + 1, 6), { id: itemsId }, t("verify.items")));
+      var itemList = el("ol", { "class": "report-item-list" });
+      report.items.forEach(function (item, i) {
+        var entry = el("li", { "class": "report-item" });
+        entry.appendChild(el("p", { "class": "report-item-label" },
+          t("verify.item", { number: number(i + 1), kind: label("verify.kind", item.kind) })));
+        entry.appendChild(renderReport(item, Math.min(headingLevel + 2, 6)));
+        itemList.appendChild(entry);
+      });
+      items.appendChild(itemList);
+      section.appendChild(items);
+    }
     return section;
   }
 
@@ -192,8 +234,8 @@
     target.appendChild(el("p", { "class": "notice notice-error", role: "alert" }, message));
   }
 
-  function postVerify(bodyText) {
-    return fetch("/api/v1/verify", {
+  function postVerify(bodyText, query) {
+    return fetch("/api/v1/verify" + (query || ""), {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: bodyText
@@ -226,6 +268,17 @@
     });
   }
 
+  /* a presentation's challenge and domain, from the page's fields, as query parameters */
+  function presentationQuery(form) {
+    var params = [];
+    ["challenge", "domain"].forEach(function (name) {
+      var input = form.querySelector("input[name=" + name + "]");
+      var value = input ? input.value.trim() : "";
+      if (value) { params.push(name + "=" + encodeURIComponent(value)); }
+    });
+    return params.length ? "?" + params.join("&") : "";
+  }
+
   function enhanceVerifyPage(form) {
     var target = document.getElementById("verify-result");
     form.addEventListener("submit", function (event) {
@@ -237,7 +290,7 @@
       busy(button, true);
       textPromise.then(function (text) {
         if (!text.trim()) { showError(target, t("verify.error.empty")); return null; }
-        return postVerify(text).then(function (report) {
+        return postVerify(text, presentationQuery(form)).then(function (report) {
           target.textContent = "";
           target.appendChild(renderReport(report, 2));
           target.querySelector(".report").setAttribute("tabindex", "-1");
