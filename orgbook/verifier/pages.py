@@ -57,6 +57,9 @@ ENTITY_TYPES = (
 
 _CSS_TOKEN = re.compile(r"[^a-z0-9-]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[0-9:.]+Z)?")
+_SCHEME = re.compile(r"https?://\S+/registers/([A-Z]{2}(?:-[A-Z0-9]{1,3})?)")
+"""A registration credential's ``schemeId``: the register of a jurisdiction (a URI that names it;
+it is shown as the jurisdiction's register, not as the URI)."""
 _ATTRIBUTE_ORDER = (
     "id", "registeredName", "legalName", "language", "alternateNames", "registeredId",
     "registeredDate", "entityType", "jurisdiction", "homeJurisdiction", "registrar", "schemeId",
@@ -171,6 +174,8 @@ def subject_attributes(credential: Mapping[str, Any], t: Translator) -> list[tup
             text = t.label("country", value)
         elif leaf == "status" and isinstance(value, str):
             text = t.label("status", value)
+        elif leaf == "schemeId" and isinstance(value, str) and (scheme := _SCHEME.fullmatch(value)):
+            text = t.label("jurisdiction", scheme.group(1))
         elif leaf in ("addressType", "relationshipType") and isinstance(value, str):
             group = "address_type" if leaf == "addressType" else "rel_outgoing"
             text = t.label(group, value)

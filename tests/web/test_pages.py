@@ -676,3 +676,19 @@ def test_filters_show_counts_only_for_values_with_organisations(client: TestClie
             assert heading.group(1) == count
     every = client.get("/search", params={"lang": "fr", "status": "dissolved"})
     assert '<option value="dissolved" selected>Dissoute' in every.text
+
+
+@pytest.mark.parametrize(("lang", "register"), [("en", "British Columbia"), ("fr", "Colombie-")])
+def test_the_register_is_named_not_shown_as_a_uri(lang: str, register: str) -> None:
+    """A registration credential's ``schemeId`` names its register by a URI that need not
+    resolve (``https://orgbook.example/registers/CA-BC``): people read the register's name."""
+    credential = {
+        "issuer": "did:web:registry.example:issuers:bc-registries",
+        "credentialSubject": {
+            "registeredId": "BC0460007",
+            "schemeId": "https://orgbook.example/registers/CA-BC",
+        },
+    }
+    rows = dict(pages.subject_attributes(credential, translator(lang)))
+    assert rows["schemeId"].startswith(register)
+    assert rows["registeredId"] == "BC0460007"
