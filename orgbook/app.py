@@ -138,7 +138,9 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
     {
         "name": "wallets",
         "description": "OpenID for Verifiable Credential Issuance 1.0 (pre-authorised code): "
-        "issuer metadata, credential offers, token, nonce and credential endpoints.",
+        "issuer metadata, credential offers, token, nonce and credential endpoints. Browser "
+        "wallets on other origins may call them (CORS, Authorization allowed) when their origin "
+        "is among ORGBOOK_CORS_ORIGINS; never with credentials.",
     },
     {"name": "statistics", "description": "Public statistics, as of a signed checkpoint."},
     {"name": "health", "description": "Liveness and readiness probes."},

@@ -16,6 +16,10 @@ counts are lower bounds.
 * Without text (the listing): the first :data:`FACET_BOUND` + 1 organisations in name order that
   pass the other filters, one statement per distinct set of other filters (at most six).
 
+Credential types and issuers count only while held at the query's time
+(:func:`orgbook.search.plan.query_time`): a type or issuer an organisation holds only through
+credentials whose ``validUntil`` has passed is not counted, as the filters do not select it.
+
 The status facet lists each status, except that ``inactive`` counts every organisation whose
 status is not ``active`` (what the ``inactive`` filter selects). What it must not do: rank, page
 or normalise (the tiers and :mod:`orgbook.search.plan` do).
@@ -27,13 +31,22 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, select
 
 from orgbook.search import tiers
 from orgbook.search.fold import folding_for
 from orgbook.search.model import Facets, FacetValue, SearchQuery
-from orgbook.search.plan import Plan, plan_query, query_filters, status_matches, validate
+from orgbook.search.plan import (
+    Plan,
+    plan_query,
+    query_filters,
+    query_time,
+    status_matches,
+    tag_holds,
+    validate,
+)
 from orgbook.search.rows import CHUNK, one_of
 from orgbook.search.tables import search_org, search_tag
 
@@ -77,17 +90,17 @@ def _values(org: _Org, field: str) -> Iterable[str]:
     return (str(getattr(org, field)),)
 
 
-def _describe(conn: Connection, rows: list[tuple[str, str, str, str]]) -> list[_Org]:
+def _describe(conn: Connection, rows: list[tuple[str, str, str, str]], at: datetime) -> list[_Org]:
     """The organisations of ``rows`` ``(org_id, jurisdiction, status, entity_type)``, with
-    their credential types and issuers."""
+    the credential types and issuers they hold at ``at``."""
     tags: dict[str, dict[str, set[str]]] = {row[0]: {"c": set(), "i": set()} for row in rows}
     ids = sorted(tags)
     t = search_tag
     for start in range(0, len(ids), CHUNK):
-        stmt = select(t.c.org_id, t.c.kind, t.c.value)
+        stmt = select(t.c.org_id, t.c.kind, t.c.value, t.c.valid_until)
         stmt = stmt.where(one_of(conn, t.c.org_id, ids[start : start + CHUNK]))
-        for org_id, kind, value in conn.execute(stmt):
-            if kind in ("c", "i"):
+        for org_id, kind, value, until in conn.execute(stmt):
+            if kind in ("c", "i") and tag_holds(until, at):
                 tags[org_id][kind].add(value)
     return [
         _Org(
@@ -105,7 +118,7 @@ _COLUMNS = (
 )
 
 
-def _matched(conn: Connection, plan: Plan, bound: int) -> tuple[list[_Org], bool]:
+def _matched(conn: Connection, plan: Plan, bound: int, at: datetime) -> tuple[list[_Org], bool]:
     """The organisations a text query matches, unfiltered (at most ``bound``), and whether
     that is fewer than all of them."""
     numbers, capped = tiers.number_tier(conn, plan, [])
@@ -125,7 +138,7 @@ def _matched(conn: Connection, plan: Plan, bound: int) -> tuple[list[_Org], bool
             one_of(conn, search_org.c.org_id, chosen[start : start + CHUNK])
         )
         rows.extend((r[0], r[1], r[2], r[3]) for r in conn.execute(stmt))
-    return _describe(conn, rows), capped or len(ids) > bound
+    return _describe(conn, rows, at), capped or len(ids) > bound
 
 
 def _listed(conn: Connection, q: SearchQuery, bound: int) -> tuple[list[_Org], bool]:
@@ -134,7 +147,7 @@ def _listed(conn: Connection, q: SearchQuery, bound: int) -> tuple[list[_Org], b
     o = search_org
     stmt = select(*_COLUMNS).where(*query_filters(q)).order_by(o.c.sort_key, o.c.org_id)
     rows = [(r[0], r[1], r[2], r[3]) for r in conn.execute(stmt.limit(bound + 1))]
-    return _describe(conn, rows[:bound]), len(rows) > bound
+    return _describe(conn, rows[:bound], query_time(q)), len(rows) > bound
 
 
 def _counted(orgs: list[_Org], q: SearchQuery, field: str) -> list[FacetValue]:
@@ -152,12 +165,13 @@ def facets(conn: Connection, q: SearchQuery) -> Facets:
     Raises :class:`~orgbook.core.errors.BadInput` as :func:`orgbook.search.search` does.
     """
     validate(q)
+    q = dataclasses.replace(q, at=query_time(q))  # one instant for every count
     bound = FACET_BOUND
     plan = plan_query(q, folding_for(conn))
     exact = True
     matched: list[_Org] | None = None
     if plan.norm:
-        matched, capped = _matched(conn, plan, bound)
+        matched, capped = _matched(conn, plan, bound, query_time(q))
         exact = not capped
     populations: dict[tuple[object, ...], list[_Org]] = {}
     out: dict[str, list[FacetValue]] = {}

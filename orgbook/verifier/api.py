@@ -135,7 +135,7 @@ def search_organisations(
             description="Organisations holding a current credential of this type: its slug, a "
             "registry type's (registration, legal-name, address, status, relationship, "
             "business-number) or a registered type's (GET /api/v1/credential-types), e.g. a "
-            "licence issued by an authority.",
+            "licence issued by an authority. A credential past its validUntil does not count.",
         ),
     ] = None,
     issuer: Annotated[
@@ -144,7 +144,8 @@ def search_organisations(
             max_length=64,
             examples=["bc-licensing"],
             description="Organisations holding a current credential from this issuer (its id, "
-            "GET /api/v1/issuers): a corporate registry or an authority.",
+            "GET /api/v1/issuers): a corporate registry or an authority. A credential past its "
+            "validUntil does not count.",
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
