@@ -17,9 +17,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orgbook.core.credential_types import definition_body
+from orgbook.core.crypto import Ed25519Signer
+from orgbook.core.dataintegrity import add_proof
+from orgbook.core.multibase import encode_multikey_ed25519
+from orgbook.ledger.entry import Entry
+from orgbook.verification.bundle import TYPE_MEMBER, parse_tlog_proof, proven_entry_json
 from orgbook.verification.bundle_checks import LEDGER_CHECK_NAMES
 from orgbook.verification.report import Report
-from tests.verification.support import failures, run, standard, status_list
+from tests.verification.support import (
+    DID,
+    KEY1,
+    World,
+    failures,
+    run,
+    standard,
+    status_list,
+)
+from tests.verification.test_authorisation import key_id_of
 
 # --- the untouched bundle -------------------------------------------------------------------------
 
@@ -140,3 +155,155 @@ def test_any_part_replaced_by_anything_never_raises(part: str, value: Any) -> No
     bundle[part] = value
     report = run(bundle)
     assert isinstance(report, Report)
+
+
+# --- a bundle that carries its authorisation and its registered type ------------------------------
+
+GOVERNANCE = Ed25519Signer.from_seed(b"\x05" * 32)
+GOVERNANCE_ID = key_id_of(GOVERNANCE.public_key)
+AUTH_ID = "urn:uuid:6f1c2c1e-8a4b-4d38-9b1e-0c7f7b1d2a11"
+LEGAL_NAME_SCHEMA = "https://orgbook.example/schemas/credentials/legal-name/1.0.json"
+TYPE_SCHEMA = {
+    "type": "object",
+    "required": ["legalName"],
+    "properties": {"legalName": {"type": "string", "minLength": 1}},
+}
+
+
+def _governance_signed(body: dict[str, Any]) -> dict[str, Any]:
+    return add_proof(
+        body, GOVERNANCE, verification_method=GOVERNANCE_ID, created="2026-01-01T00:00:00Z"
+    )
+
+
+def _governed(*, withdrawn_before: bool = False) -> dict[str, Any]:
+    """A credential (entry 5) issued under an authorisation (entry 3) of a type registered on
+    the ledger (entry 4), signed by a governance key (entry 2), all in its bundle."""
+    world = World()
+    world.register()
+    world.add_key("key-1", KEY1)
+    key = world.append(
+        "governance.key.added",
+        {
+            "keyId": GOVERNANCE_ID,
+            "publicKeyMultibase": encode_multikey_ed25519(GOVERNANCE.public_key),
+        },
+    )
+    authorisation = {
+        "id": AUTH_ID,
+        "type": "IssuerAuthorisation",
+        "issuer": DID,
+        "credentialType": "LegalNameCredential",
+        "jurisdictions": ["CA-BC"],
+        "validFrom": "2019-01-01T00:00:00Z",
+    }
+    granted = world.append(
+        "authorisation.granted", {"authorisation": _governance_signed(authorisation)}
+    )
+    definition = definition_body(
+        {
+            "vcType": "LegalNameCredential",
+            "name": {"en": "Legal name", "fr": "Dénomination légale"},
+            "schema": TYPE_SCHEMA,
+            "credentialSchema": LEGAL_NAME_SCHEMA,
+        },
+        "https://registry.example",
+    )
+    typed = world.append("type.registered", {"credentialType": _governance_signed(definition)})
+    withdrawals = []
+    if withdrawn_before:
+        body = {"id": "urn:uuid:1", "type": "AuthorisationWithdrawal", "authorisation": AUTH_ID}
+        withdrawals.append(
+            world.append("authorisation.withdrawn", {"withdrawal": _governance_signed(body)})
+        )
+    cred = world.issue(KEY1)
+    bundle = world.bundle(cred)
+    note = parse_tlog_proof(bundle["proof"])[2]
+
+    def item(entry: Entry) -> dict[str, Any]:
+        return proven_entry_json(entry, world.proof(entry.index), note)
+
+    bundle["authorisation"] = item(granted)
+    bundle["governance"] = [item(key)]
+    bundle["withdrawals"] = [item(e) for e in withdrawals]
+    bundle[TYPE_MEMBER] = item(typed)
+    return bundle
+
+
+def test_a_bundle_with_its_authorisation_and_registered_type_passes() -> None:
+    report = run(_governed())
+    assert report.valid, failures(report)
+    trusted = report.check("issuer_trusted")
+    assert trusted is not None
+    assert trusted.reason == f"{DID} was authorised to issue LegalNameCredential by ledger entry 3"
+    schema = report.check("schema")
+    assert schema is not None
+    assert schema.reason == (
+        "conforms to the VC 2.0 data model and the schema of "
+        "https://registry.example/types/legal-name/1.0, registered at ledger entry 4"
+    )
+
+
+def test_the_governance_key_entries_are_read_from_the_bundle() -> None:
+    bundle = _governed()
+    single = copy.deepcopy(bundle)
+    single["governance"] = bundle["governance"][0]  # one object counts as a list of one
+    assert run(single).valid
+    del bundle["governance"]
+    assert failures(run(bundle)) == {
+        "issuer_trusted": "the bundle carries no proven governance.key.added entry",
+        "schema": "the bundle carries no proven governance.key.added entry for the type",
+    }
+
+
+def test_a_withdrawal_in_the_bundle_before_the_credential_fails_issuer_trusted() -> None:
+    assert failures(run(_governed(withdrawn_before=True))) == {
+        "issuer_trusted": f"authorisation {AUTH_ID} was withdrawn at ledger entry 5, before the "
+        "credential's entry 6"
+    }
+
+
+def test_an_unusable_authorisation_or_type_entry_is_named_by_its_pointer() -> None:
+    bundle = _governed()
+    bundle["authorisation"] = {"entry": 5}
+    bundle[TYPE_MEMBER] = {"entry": 5, "proof": ""}
+    found = failures(run(bundle))
+    assert found.keys() == {"issuer_trusted", "schema"}
+    assert found["issuer_trusted"] == (
+        "the authorisation entry is not proven on the ledger: a ledger entry is a JSON object "
+        "(at /authorisation/entry)"
+    )
+    assert found["schema"] == (
+        "the credential type entry is not proven on the ledger: a ledger entry is a JSON object "
+        f"(at /{TYPE_MEMBER}/entry)"
+    )
+
+
+def test_the_type_entry_decides_the_schema_only_for_a_conforming_credential() -> None:
+    bundle = _governed()
+    bundle[TYPE_MEMBER] = bundle["authorisation"]
+    assert failures(run(bundle)) == {
+        "schema": "entry 3 is authorisation.granted, not type.registered"
+    }
+    # A credential that is not VC 2.0 fails its own schema check, whatever its type entry says.
+    bundle = _governed()
+    bundle["credential"]["@context"] = [*bundle["credential"]["@context"], "https://x.example"]
+    found = failures(run(bundle))
+    assert found["schema"].endswith(
+        "/@context: ['https://www.w3.org/ns/credentials/v2'] was expected"
+    )
+
+
+def test_without_authorisation_or_type_the_registration_and_the_credentials_schema_decide() -> None:
+    bundle = _governed()
+    bundle["authorisation"] = None
+    bundle[TYPE_MEMBER] = None
+    report = run(bundle)
+    assert report.valid, failures(report)
+    assert report.check("issuer_trusted").reason == (  # type: ignore[union-attr]
+        f"Acme Registry ({DID}) was registered on the ledger at index 0 to issue "
+        "LegalNameCredential"
+    )
+    assert report.check("schema").reason == (  # type: ignore[union-attr]
+        f"conforms to the VC 2.0 data model and {LEGAL_NAME_SCHEMA}"
+    )
