@@ -28,6 +28,7 @@ from orgbook.verification.report import Report
 from tests.verification.support import (
     DID,
     KEY1,
+    STATUS_URL,
     World,
     failures,
     run,
@@ -307,3 +308,45 @@ def test_without_authorisation_or_type_the_registration_and_the_credentials_sche
     assert report.check("schema").reason == (  # type: ignore[union-attr]
         f"conforms to the VC 2.0 data model and {LEGAL_NAME_SCHEMA}"
     )
+
+
+# --- what a reader of the report is told about broken input ---------------------------------------
+
+
+def test_an_unusable_bundle_is_one_failing_bundle_check() -> None:
+    report = run(None)
+    assert [(c.name, c.outcome, c.reason) for c in report.checks] == [
+        ("bundle", "fail", "not a usable bundle: a bundle is a JSON object")
+    ]
+
+
+def test_unusable_parts_are_named_by_their_pointers() -> None:
+    _, bundle = standard()
+    broken = copy.deepcopy(bundle)
+    broken["proof"] = "not a proof"
+    assert failures(run(broken))["ledger_inclusion"] == (
+        "ledger entry unusable: tlog-proof has no blank line before the checkpoint (at /proof)"
+    )
+    broken = copy.deepcopy(bundle)
+    broken["issuer"] = {"entry": 5}
+    assert failures(run(broken)) == {
+        "issuer_trusted": "the issuer's registration is not proven: a ledger entry is a JSON "
+        "object (at /issuer/entry)"
+    }
+
+
+def test_a_ledger_check_on_too_deep_input_says_so() -> None:
+    _, bundle = standard()
+    deep: Any = "x"
+    for _ in range(100_000):
+        deep = [deep]
+    bundle["credential"]["credentialSubject"]["deep"] = deep
+    assert failures(run(bundle))["ledger_inclusion"] == "input is nested too deeply"
+
+
+def test_each_status_list_is_fetched_by_its_own_url() -> None:
+    _, bundle = standard()
+    lists = {STATUS_URL: status_list((7,))}
+    assert failures(run(bundle, status_lists=lists.__getitem__)) == {
+        "status": f"revoked (index 7 of {STATUS_URL})"
+    }
