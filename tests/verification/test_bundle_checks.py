@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orgbook.core.credential_types import definition_body
+from orgbook.core.credentials import sign_credential
 from orgbook.core.crypto import Ed25519Signer
 from orgbook.core.dataintegrity import add_proof
 from orgbook.core.multibase import encode_multikey_ed25519
@@ -28,6 +29,7 @@ from orgbook.verification.report import Report
 from tests.verification.support import (
     DID,
     KEY1,
+    STAMP,
     STATUS_URL,
     World,
     failures,
@@ -36,6 +38,7 @@ from tests.verification.support import (
     status_list,
 )
 from tests.verification.test_authorisation import key_id_of
+from tests.verification.test_transparency import _logged, _publish
 
 # --- the untouched bundle -------------------------------------------------------------------------
 
@@ -350,3 +353,88 @@ def test_each_status_list_is_fetched_by_its_own_url() -> None:
     assert failures(run(bundle, status_lists=lists.__getitem__)) == {
         "status": f"revoked (index 7 of {STATUS_URL})"
     }
+
+
+def test_unproven_key_and_status_entries_are_named_by_where_they_came_from() -> None:
+    _, bundle = standard()
+    broken = copy.deepcopy(bundle)
+    broken["issuerKeys"] = [{"entry": 5}]
+    assert failures(run(broken))["key_valid_at_issuance"] == (
+        f"the ledger entry adding key {DID}#key-1 is not proven: a ledger entry is a JSON object "
+        "(at /issuerKeys/0/entry)"
+    )
+    broken["issuerKeys"] = []
+    assert failures(run(broken, key_entries=[{"entry": 5}]))["key_valid_at_issuance"] == (
+        f"the ledger entry adding key {DID}#key-1 is not proven: a ledger entry is a JSON object "
+        "(at (ledger key entry 0)/entry)"
+    )
+    assert failures(run(bundle, status_entries=[{"entry": 5}])) == {
+        "status_logged": "a status entry is not proven: a ledger entry is a JSON object "
+        "(at (ledger status entry 0)/entry)"
+    }
+    broken = copy.deepcopy(bundle)
+    broken["status"] = {"lists": [{"entry": 5}], "events": []}
+    assert failures(run(broken)) == {
+        "status_logged": "a status entry is not proven: a ledger entry is a JSON object "
+        "(at /status/lists/0/entry)"
+    }
+
+
+def test_a_status_list_publication_in_the_bundle_is_read() -> None:
+    world, _ = standard()
+    listing = status_list()
+    published = _publish(world, listing)
+    bundle = world.bundle(world.entries[2])
+    bundle["status"] = {"lists": _logged(world, published), "events": []}
+    report = run(bundle, status_lists=lambda url: listing)
+    assert report.valid, failures(report)
+    assert report.check("status_logged").reason == (  # type: ignore[union-attr]
+        f"revocation list logged at entry {published.index}; the bits agree with the ledger's "
+        "status entries"
+    )
+
+
+def test_an_issuer_registered_after_the_credential_is_not_trusted_for_it() -> None:
+    world = World()
+    world.add_key("key-1", KEY1)
+    credential = world.issue(KEY1)
+    world.register()
+    assert failures(run(world.bundle(credential))) == {
+        "issuer_trusted": f"{DID} was registered at ledger index 2, after the credential's entry 1"
+    }
+
+
+def test_the_key_of_a_logged_status_list_is_judged_in_ledger_order() -> None:
+    # key-1 was retired (entry 4) before the list was logged (entry 5): the list's own
+    # ``created``, before the retirement's time stamp, does not save it. The status check's
+    # details (the entries it read) are kept.
+    world, bundle = standard()
+    world.retire_key("key-1")
+    unsigned = {k: v for k, v in status_list().items() if k != "proof"}
+    listing = sign_credential(
+        unsigned, KEY1, verification_method=f"{DID}#key-1", created="2025-12-01T00:00:00Z"
+    )
+    published = _publish(world, listing)
+    later = world.bundle(world.entries[2])
+    report = run(
+        bundle,
+        status_lists=lambda url: listing,
+        key_entries=later["issuerKeys"],
+        status_entries=_logged(world, published),
+    )
+    status = report.check("status")
+    assert status is not None
+    assert failures(report) == {
+        "status": f"status list {STATUS_URL}: key {DID}#key-1 was retired at ledger index 4, "
+        "before the status list's entry 5"
+    }
+    assert [e["reason"] for e in status.details["entries"]] == [
+        f"not revoked (index 7 of {STATUS_URL})"
+    ]
+    # Not logged, its ``created`` is all there is to go by.
+    assert failures(run(bundle, status_lists=lambda url: listing, key_entries=later["issuerKeys"]))[
+        "status"
+    ] == (
+        f"status list {STATUS_URL}: key {DID}#key-1 was added at {STAMP}, after the status list "
+        "was signed (2025-12-01T00:00:00Z)"
+    )
