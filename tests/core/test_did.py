@@ -80,6 +80,26 @@ def test_resolve_did_key_rejects_did_urls() -> None:
         resolve_did_key(SPEC_DID + "#" + SPEC_DID[8:])
 
 
+@pytest.mark.parametrize(
+    ("function", "value", "detail"),
+    [
+        (public_key_from_did_key, None, "not a did:key DID"),
+        (public_key_from_did_key, "did:web:example.com", "not a did:key DID"),
+        (
+            public_key_from_did_key,
+            SPEC_DID + "#z6Mkother",
+            "a did:key verification method fragment must repeat the key",
+        ),
+        (resolve_did_key, None, "resolve a DID, not a DID URL"),
+        (resolve_did_key, SPEC_DID + "#" + SPEC_DID[8:], "resolve a DID, not a DID URL"),
+    ],
+)
+def test_did_key_refusals_say_what_is_wrong(function: Any, value: Any, detail: str) -> None:
+    with pytest.raises(BadInput) as err:
+        function(value)
+    assert err.value.detail == detail
+
+
 # --- did:web ------------------------------------------------------------------------------------
 
 DID_WEB = [
@@ -152,6 +172,36 @@ def test_url_to_did_web_rejects(url: str) -> None:
         url_to_did_web(url)
 
 
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        (None, "a URL is a string"),
+        ("http://example.com/.well-known/did.json", "did:web documents are served over https"),
+        (
+            "https://example.com/did.json?x=1",
+            "a did:web URL has no query, fragment or user information",
+        ),
+        (
+            "https://example.com:99999/did.json",
+            "invalid port in 'https://example.com:99999/did.json'",
+        ),
+        (
+            "https://example.com//a/did.json",
+            "empty path segment in 'https://example.com//a/did.json'",
+        ),
+        ("https:///did.json", "did:web host '' is not a domain name"),
+    ],
+)
+def test_url_to_did_web_refusals_say_what_is_wrong(url: Any, detail: str) -> None:
+    with pytest.raises(BadInput) as err:
+        url_to_did_web(url)
+    assert err.value.detail == detail
+
+
+def test_url_to_did_web_accepts_a_trailing_slash_after_the_path() -> None:
+    assert url_to_did_web("https://example.com/user/alice/") == "did:web:example.com:user:alice"
+
+
 # --- issuer DID documents -----------------------------------------------------------------------
 
 
@@ -188,18 +238,25 @@ def test_build_did_document_with_current_and_retired_keys() -> None:
 
 
 @pytest.mark.parametrize(
-    ("did", "keys"),
+    ("did", "keys", "detail"),
     [
-        ("did:web:example.com#x", [("k", KEY_A, True)]),
-        ("example.com", [("k", KEY_A, True)]),
-        (ISSUER, [("k", KEY_A, True), ("k", KEY_B, True)]),
-        (ISSUER, [("bad fragment", KEY_A, True)]),
-        (ISSUER, [("k", KEY_A[:31], True)]),
+        ("did:web:example.com#x", [("k", KEY_A, True)], "a DID document needs a DID (no fragment)"),
+        ("example.com", [("k", KEY_A, True)], "a DID document needs a DID (no fragment)"),
+        (
+            ISSUER,
+            [("k", KEY_A, True), ("k", KEY_B, True)],
+            "duplicate key id fragment 'k'",
+        ),
+        (ISSUER, [("bad fragment", KEY_A, True)], "invalid key id fragment 'bad fragment'"),
+        (ISSUER, [("k", KEY_A[:31], True)], "an Ed25519 public key is 32 bytes, not 31"),
     ],
 )
-def test_build_did_document_rejects(did: str, keys: list[tuple[str, bytes, bool]]) -> None:
-    with pytest.raises(BadInput):
+def test_build_did_document_rejects(
+    did: str, keys: list[tuple[str, bytes, bool]], detail: str
+) -> None:
+    with pytest.raises(BadInput) as err:
         build_did_document(did, keys)
+    assert err.value.detail == detail
 
 
 # --- resolvers and verification methods ---------------------------------------------------------
@@ -216,8 +273,22 @@ def test_local_resolver_resolves_did_key_and_copies() -> None:
     assert resolver.resolve(SPEC_DID)["id"] == SPEC_DID
     with pytest.raises(NotFound):
         resolver.resolve("did:web:unknown.example")
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput) as err:
         resolver.add({"no": "id"})
+    assert err.value.detail == "a DID document has a string 'id'"
+
+
+def test_local_resolver_keeps_its_own_copy_of_what_it_was_given() -> None:
+    """Changing a document after handing it over (even deep inside) changes nothing held."""
+    held = build_did_document(ISSUER, [("key-1", KEY_A, True)])
+    added = build_did_document("did:web:other.example", [("key-1", KEY_B, True)])
+    resolver = LocalResolver({ISSUER: held})
+    resolver.add(added)
+    held["verificationMethod"][0]["publicKeyMultibase"] = encode_multikey_ed25519(KEY_B)
+    added["verificationMethod"][0]["publicKeyMultibase"] = encode_multikey_ed25519(KEY_A)
+    assert resolve_verification_method(resolver, f"{ISSUER}#key-1").public_key == KEY_A
+    other = resolve_verification_method(resolver, "did:web:other.example#key-1")
+    assert other.public_key == KEY_B
 
 
 def test_chain_resolver() -> None:
@@ -227,8 +298,9 @@ def test_chain_resolver() -> None:
     chain = ChainResolver(first, second)
     assert chain.resolve(ISSUER)["id"] == ISSUER
     assert chain.resolve(other)["id"] == other
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as err:
         chain.resolve("did:web:nobody.example")
+    assert err.value.detail == "no resolver knows DID 'did:web:nobody.example'"
     with pytest.raises(NotFound):
         ChainResolver().resolve(ISSUER)
 

@@ -51,14 +51,24 @@ def test_index_zero_is_the_left_most_bit() -> None:
     assert sl.get(7) == 0
 
 
+def test_clearing_a_status_clears_that_entry_only() -> None:
+    sl = StatusList()
+    for i in (9000, 9001, 9002):
+        sl.set(i, 1)
+    sl.set(9001, 0)
+    assert (sl.get(8999), sl.get(9000), sl.get(9001), sl.get(9002)) == (0, 1, 0, 1)
+    assert sl.to_bytes()[9000 // 8] == 0b1010_0000  # 9000 is the first bit of byte 1125
+
+
 def test_multi_bit_statuses() -> None:
     sl = StatusList(status_size=2)
     sl.set(0, 3)
     sl.set(1, 2)
     assert sl.to_bytes()[0] == 0b1110_0000
     assert (sl.get(0), sl.get(1), sl.get(2)) == (3, 2, 0)
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput) as err:
         sl.set(2, 4)
+    assert err.value.detail == "status value 4 does not fit in 2 bits"
 
 
 @pytest.mark.parametrize("index", [-1, MIN_ENTRIES, True, "3", 1.0])
@@ -101,8 +111,12 @@ def test_from_bytes_is_the_list_whose_bits_those_are() -> None:
     assert raw == sl.to_bytes()
     two_bit = StatusList.from_bytes(raw, status_size=2)
     assert len(two_bit) == len(sl) // 2
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput) as err:
         StatusList.from_bytes(raw, status_size=9)
+    assert err.value.detail == "status_size is 1 to 8 bits"
+    eight_bit = StatusList.from_bytes(raw, status_size=8)  # a status of up to 8 bits
+    assert len(eight_bit) == len(sl) // 8
+    assert (eight_bit.get(0), eight_bit.get(1)) == (0b1000_0001, 0b1000_0000)
 
 
 def test_decodes_the_spec_example() -> None:
@@ -205,3 +219,39 @@ def test_status_list_credential_shape() -> None:
             status_list=sl,
             valid_from="yesterday",
         )
+
+
+@pytest.mark.parametrize(
+    ("changes", "detail", "field"),
+    [
+        ({"list_id": "not a url"}, "list_id must be a URL", None),
+        ({"issuer": None}, "issuer must be a DID", None),
+        ({"issuer": "https://registry.example"}, "issuer must be a DID", None),
+        ({"purpose": "refresh"}, "statusPurpose must be one of revocation, suspension", None),
+        (
+            {"valid_from": "yesterday"},
+            "valid_from must be an RFC 3339 date-time with a time zone",
+            "valid_from",
+        ),
+        (
+            {"valid_until": "2026-01-01T00:00:00"},
+            "valid_until must be an RFC 3339 date-time with a time zone",
+            "valid_until",
+        ),
+    ],
+)
+def test_status_list_credential_refusals_say_what_is_wrong(
+    changes: dict[str, Any], detail: str, field: str | None
+) -> None:
+    arguments: dict[str, Any] = {
+        "list_id": "https://registry.example/status/revocation/1",
+        "issuer": "did:web:registry.example",
+        "purpose": "revocation",
+        "status_list": StatusList(),
+        "valid_from": "2025-01-01T00:00:00Z",
+        "valid_until": None,
+        **changes,
+    }
+    with pytest.raises(BadInput) as err:
+        build_status_list_credential(**arguments)
+    assert (err.value.detail, err.value.field) == (detail, field)
