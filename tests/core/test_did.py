@@ -351,6 +351,21 @@ def test_verification_method_variants() -> None:
     # A revocation date-time in the document (Controlled Identifiers 1.0) is reported.
     revoked = _doc_with(_method(revoked="2025-01-01T00:00:00Z"))
     assert resolve_verification_method(revoked, vm_id).retired_at == "2025-01-01T00:00:00Z"
+    # ... and a "revoked" that is no date-time string is not.
+    odd = _doc_with(_method(revoked=20250101))
+    assert resolve_verification_method(odd, vm_id).retired_at is None
+    # An embedded method with a relative id.
+    relative_embedded = LocalResolver(
+        {ISSUER: {"id": ISSUER, "assertionMethod": [_method(id="#k")]}}
+    )
+    vm = resolve_verification_method(relative_embedded, vm_id)
+    assert (vm.public_key, vm.purposes) == (KEY_A, {"assertionMethod"})
+    # A relationship that is not a list is skipped; the ones after it still count.
+    skipped = _doc_with(_method(), authentication="#k", assertionMethod=["#k"], keyAgreement=["#k"])
+    assert resolve_verification_method(skipped, vm_id).purposes == {
+        "assertionMethod",
+        "keyAgreement",
+    }
 
 
 @pytest.mark.parametrize(

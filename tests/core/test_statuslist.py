@@ -196,6 +196,18 @@ def test_status_entry_rejects(url: str, index: Any, purpose: Any) -> None:
         status_entry(url, index, purpose)
 
 
+def test_status_entry_refusals_say_what_is_wrong() -> None:
+    url = "https://x.example/l"
+    for arguments, detail in (
+        (("not a url", 1, "revocation"), "the status list credential URL is not a URL"),
+        ((url, 1, "refresh"), "statusPurpose must be one of revocation, suspension"),
+        ((url, -1, "revocation"), "statusListIndex is a non-negative integer"),
+    ):
+        with pytest.raises(BadInput) as err:
+            status_entry(*arguments)  # type: ignore[arg-type]
+        assert err.value.detail == detail
+
+
 def test_status_list_credential_shape() -> None:
     sl = StatusList()
     cred = build_status_list_credential(

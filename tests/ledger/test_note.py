@@ -653,6 +653,21 @@ REFUSALS: dict[str, tuple[Callable[[], object], type[Exception], str]] = {
         BadInput,
         "unknown verifier algorithm 0x02",
     ),
+    "verifier-bad-name": (
+        lambda: NoteVerifier("a b", ALICE.key_hash, ALICE.public_key),
+        BadInput,
+        "invalid key name: it must be non-empty, without spaces or '+'",
+    ),
+    "verifier-wrong-hash": (
+        lambda: NoteVerifier(ALICE.name, b"\x00" * 4, ALICE.public_key),
+        BadInput,
+        "the key hash does not match the name and key",
+    ),
+    "verifier-key-not-bytes": (
+        lambda: NoteVerifier(ALICE.name, ALICE.key_hash, "k" * 32),  # type: ignore[arg-type]
+        BadInput,
+        "an Ed25519 public key is 32 bytes",
+    ),
     "witness-vkey-not-a-string": (
         lambda: CosignatureVerifier.from_vkey(None),  # type: ignore[arg-type]
         BadInput,
