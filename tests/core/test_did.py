@@ -156,6 +156,50 @@ def test_did_web_rejects_bad_dids(did: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("did", "detail"),
+    [
+        (None, "not a did:web DID"),
+        ("did:key:z6Mk", "not a did:web DID"),
+        (
+            "did:web:example.com/path",
+            "a did:web DID has no path, query or fragment (use ':' between segments)",
+        ),
+        ("did:web:-example.com", "did:web host '-example.com' is not a domain name"),
+        ("did:web:example.com%3A0", "did:web port '0' is not a port number"),
+        ("did:web:example.com%3A65536", "did:web port '65536' is not a port number"),
+        ("did:web:example.com:.", "did:web path segment '.' is not allowed"),
+        ("did:web:example.com:.well-known:x", "a did:web path cannot start with .well-known"),
+    ],
+    ids=[
+        "not-a-string",
+        "did-key",
+        "slash",
+        "bad-host",
+        "port-0",
+        "port-65536",
+        "dot-segment",
+        "well-known-first",
+    ],
+)
+def test_did_web_refusals_say_what_is_wrong(did: Any, detail: str) -> None:
+    with pytest.raises(BadInput) as err:
+        did_web_to_url(did)
+    assert err.value.detail == detail
+
+
+def test_did_web_ports_and_letters_at_their_limits() -> None:
+    assert did_web_to_url("did:web:example.com%3A1") == "https://example.com:1/.well-known/did.json"
+    assert (
+        did_web_to_url("did:web:example.com%3A65535")
+        == "https://example.com:65535/.well-known/did.json"
+    )
+    assert (
+        did_web_to_url("did:web:eXample.com:user:Xavier")
+        == "https://example.com/user/Xavier/did.json"
+    )
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "http://example.com/.well-known/did.json",
