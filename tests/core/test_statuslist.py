@@ -77,8 +77,9 @@ def test_multi_bit_statuses() -> None:
 
 @pytest.mark.parametrize("index", [-1, MIN_ENTRIES, True, "3", 1.0])
 def test_index_out_of_range(index: Any) -> None:
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput) as err:
         StatusList().get(index)
+    assert err.value.detail == f"status index {index!r} outside 0..131071"
 
 
 @pytest.mark.parametrize(
@@ -179,6 +180,18 @@ def test_status_entry_shape() -> None:
         "statusPurpose": "revocation",
         "statusListIndex": "94567",
         "statusListCredential": url,
+    }
+
+
+def test_a_multi_bit_status_entry_says_its_size() -> None:
+    url = "https://registry.example/status/suspension/2"
+    assert status_entry(url, 7, "suspension", status_size=2) == {
+        "id": f"{url}#7",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "suspension",
+        "statusListIndex": "7",
+        "statusListCredential": url,
+        "statusSize": 2,
     }
 
 
