@@ -668,6 +668,111 @@ REFUSALS: dict[str, tuple[Callable[[], object], type[Exception], str]] = {
         BadInput,
         "an Ed25519 public key is 32 bytes",
     ),
+    "key-hash-type-256": (
+        lambda: key_hash("n", ALICE.public_key, 256),
+        BadInput,
+        "signature type must be one byte, not 256",
+    ),
+    "text-not-a-string": (
+        lambda: sign_note(None, [ALICE]),  # type: ignore[arg-type]
+        MalformedNote,
+        "note text must be a string",
+    ),
+    "text-without-newline": (
+        lambda: sign_note("no newline", [ALICE]),
+        MalformedNote,
+        "note text must be non-empty and end with a newline",
+    ),
+    "text-lone-surrogate": (
+        lambda: sign_note("\ud800\n", [ALICE]),
+        MalformedNote,
+        "note text is not valid UTF-8",
+    ),
+    "sign-without-signers": (
+        lambda: sign_note(TEXT, []),
+        BadInput,
+        "sign_note needs at least one signer",
+    ),
+    "signer-short-signature": (
+        lambda: NoteSigner("n", _ShortSignatureSigner()).sign(b"m"),
+        BadInput,
+        "the signer returned 63 bytes, not 64",
+    ),
+    "note-lone-surrogate": (
+        lambda: parse_note(SIGNED.replace("second", "\ud800")),
+        MalformedNote,
+        "note is not valid UTF-8",
+    ),
+    "note-not-text": (
+        lambda: parse_note(42),  # type: ignore[arg-type]
+        MalformedNote,
+        "a note is text or bytes",
+    ),
+    "note-without-blank-line": (
+        lambda: parse_note(TEXT + SIG_LINE),
+        MalformedNote,
+        "no blank line between the text and the signatures",
+    ),
+    "note-without-signatures": (
+        lambda: parse_note(TEXT + "\n"),
+        MalformedNote,
+        "no signatures after the blank line",
+    ),
+    "note-without-final-newline": (
+        lambda: parse_note(SIGNED[:-1]),
+        MalformedNote,
+        "the last signature line does not end with a newline",
+    ),
+    "note-second-line-not-a-signature": (
+        lambda: parse_note(SIGNED + "junk\n"),
+        MalformedNote,
+        "signature line 2 does not start with an em dash and a space",
+    ),
+    "format-without-signatures": (
+        lambda: format_note(Note(TEXT, ())),
+        MalformedNote,
+        "a signed note needs at least one signature",
+    ),
+    "format-bad-name": (
+        lambda: format_note(Note(TEXT, (NoteSignature("bad name", b"\x00" * 4, b"\x00" * 64),))),
+        MalformedNote,
+        "invalid key name 'bad name'",
+    ),
+    "format-short-key-hash": (
+        lambda: format_note(Note(TEXT, (NoteSignature("n", b"\x00" * 3, b"\x00" * 64),))),
+        MalformedNote,
+        "signature by n has a malformed key hash or signature",
+    ),
+    "open-no-known-key": (
+        lambda: open_note(SIGNED, [BOB.verifier()]),
+        VerificationError,
+        "no signature by a known key",
+    ),
+    "checkpoint-empty-origin": (
+        lambda: Checkpoint("", 1, ROOT),
+        MalformedNote,
+        "checkpoint origin must be non-empty",
+    ),
+    "checkpoint-two-line-origin": (
+        lambda: Checkpoint("a\nb", 1, ROOT),
+        MalformedNote,
+        "checkpoint origin must be one line",
+    ),
+    "checkpoint-negative-size": (
+        lambda: Checkpoint("l", -1, ROOT),
+        MalformedNote,
+        "checkpoint size must be an integer in [0, 2^64)",
+    ),
+    "checkpoint-short-root": (
+        lambda: Checkpoint("l", 1, ROOT[:31]),
+        MalformedNote,
+        "checkpoint root hash must be 32 bytes",
+    ),
+    "checkpoint-empty-extension": (
+        lambda: Checkpoint("l", 1, ROOT, ("",)),
+        MalformedNote,
+        "checkpoint extension lines must be non-empty single lines",
+    ),
     "witness-vkey-not-a-string": (
         lambda: CosignatureVerifier.from_vkey(None),  # type: ignore[arg-type]
         BadInput,
@@ -761,6 +866,30 @@ def test_refusals_say_what_is_wrong(case: str) -> None:
         make()
     assert isinstance(err.value, OrgBookError)
     assert err.value.detail == detail
+
+
+def test_ambiguous_verifier_keys_are_named() -> None:
+    forged = NoteVerifier.from_public_key(ALICE.name, ALICE.public_key)
+    object.__setattr__(forged, "public_key", BOB.public_key)  # a 32-bit key-ID collision
+    with pytest.raises(BadInput) as err:
+        open_note(SIGNED, [ALICE.verifier(), forged])
+    assert err.value.detail == f"ambiguous verifier key {ALICE.name}+{ALICE.key_hash.hex()}"
+
+
+def test_signature_types_are_one_byte_from_0_to_255() -> None:
+    for alg in (0, 0xFF):
+        digest = hashlib.sha256(b"n\n" + bytes([alg]) + ALICE.public_key).digest()
+        assert key_hash("n", ALICE.public_key, alg) == digest[:4]
+
+
+def test_a_note_may_have_a_bare_newline_for_text_like_go() -> None:
+    # Go's note.Open takes the text up to the last blank line, here just "\n".
+    assert parse_note("\n\n" + SIG_LINE).text == "\n"
+
+
+def test_format_note_takes_up_to_a_hundred_signatures() -> None:
+    sigs = tuple(NoteSignature(f"w{i}", b"\x00" * 4, b"\x00" * 64) for i in range(100))
+    assert len(parse_note(format_note(Note(TEXT, sigs))).signatures) == 100
 
 
 CHECKPOINT_REASONS = {
