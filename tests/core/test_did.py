@@ -80,6 +80,26 @@ def test_resolve_did_key_rejects_did_urls() -> None:
         resolve_did_key(SPEC_DID + "#" + SPEC_DID[8:])
 
 
+@pytest.mark.parametrize(
+    ("function", "value", "detail"),
+    [
+        (public_key_from_did_key, None, "not a did:key DID"),
+        (public_key_from_did_key, "did:web:example.com", "not a did:key DID"),
+        (
+            public_key_from_did_key,
+            SPEC_DID + "#z6Mkother",
+            "a did:key verification method fragment must repeat the key",
+        ),
+        (resolve_did_key, None, "resolve a DID, not a DID URL"),
+        (resolve_did_key, SPEC_DID + "#" + SPEC_DID[8:], "resolve a DID, not a DID URL"),
+    ],
+)
+def test_did_key_refusals_say_what_is_wrong(function: Any, value: Any, detail: str) -> None:
+    with pytest.raises(BadInput) as err:
+        function(value)
+    assert err.value.detail == detail
+
+
 # --- did:web ------------------------------------------------------------------------------------
 
 DID_WEB = [
@@ -136,6 +156,50 @@ def test_did_web_rejects_bad_dids(did: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("did", "detail"),
+    [
+        (None, "not a did:web DID"),
+        ("did:key:z6Mk", "not a did:web DID"),
+        (
+            "did:web:example.com/path",
+            "a did:web DID has no path, query or fragment (use ':' between segments)",
+        ),
+        ("did:web:-example.com", "did:web host '-example.com' is not a domain name"),
+        ("did:web:example.com%3A0", "did:web port '0' is not a port number"),
+        ("did:web:example.com%3A65536", "did:web port '65536' is not a port number"),
+        ("did:web:example.com:.", "did:web path segment '.' is not allowed"),
+        ("did:web:example.com:.well-known:x", "a did:web path cannot start with .well-known"),
+    ],
+    ids=[
+        "not-a-string",
+        "did-key",
+        "slash",
+        "bad-host",
+        "port-0",
+        "port-65536",
+        "dot-segment",
+        "well-known-first",
+    ],
+)
+def test_did_web_refusals_say_what_is_wrong(did: Any, detail: str) -> None:
+    with pytest.raises(BadInput) as err:
+        did_web_to_url(did)
+    assert err.value.detail == detail
+
+
+def test_did_web_ports_and_letters_at_their_limits() -> None:
+    assert did_web_to_url("did:web:example.com%3A1") == "https://example.com:1/.well-known/did.json"
+    assert (
+        did_web_to_url("did:web:example.com%3A65535")
+        == "https://example.com:65535/.well-known/did.json"
+    )
+    assert (
+        did_web_to_url("did:web:eXample.com:user:Xavier")
+        == "https://example.com/user/Xavier/did.json"
+    )
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "http://example.com/.well-known/did.json",
@@ -150,6 +214,36 @@ def test_did_web_rejects_bad_dids(did: str) -> None:
 def test_url_to_did_web_rejects(url: str) -> None:
     with pytest.raises(BadInput):
         url_to_did_web(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        (None, "a URL is a string"),
+        ("http://example.com/.well-known/did.json", "did:web documents are served over https"),
+        (
+            "https://example.com/did.json?x=1",
+            "a did:web URL has no query, fragment or user information",
+        ),
+        (
+            "https://example.com:99999/did.json",
+            "invalid port in 'https://example.com:99999/did.json'",
+        ),
+        (
+            "https://example.com//a/did.json",
+            "empty path segment in 'https://example.com//a/did.json'",
+        ),
+        ("https:///did.json", "did:web host '' is not a domain name"),
+    ],
+)
+def test_url_to_did_web_refusals_say_what_is_wrong(url: Any, detail: str) -> None:
+    with pytest.raises(BadInput) as err:
+        url_to_did_web(url)
+    assert err.value.detail == detail
+
+
+def test_url_to_did_web_accepts_a_trailing_slash_after_the_path() -> None:
+    assert url_to_did_web("https://example.com/user/alice/") == "did:web:example.com:user:alice"
 
 
 # --- issuer DID documents -----------------------------------------------------------------------
@@ -188,18 +282,25 @@ def test_build_did_document_with_current_and_retired_keys() -> None:
 
 
 @pytest.mark.parametrize(
-    ("did", "keys"),
+    ("did", "keys", "detail"),
     [
-        ("did:web:example.com#x", [("k", KEY_A, True)]),
-        ("example.com", [("k", KEY_A, True)]),
-        (ISSUER, [("k", KEY_A, True), ("k", KEY_B, True)]),
-        (ISSUER, [("bad fragment", KEY_A, True)]),
-        (ISSUER, [("k", KEY_A[:31], True)]),
+        ("did:web:example.com#x", [("k", KEY_A, True)], "a DID document needs a DID (no fragment)"),
+        ("example.com", [("k", KEY_A, True)], "a DID document needs a DID (no fragment)"),
+        (
+            ISSUER,
+            [("k", KEY_A, True), ("k", KEY_B, True)],
+            "duplicate key id fragment 'k'",
+        ),
+        (ISSUER, [("bad fragment", KEY_A, True)], "invalid key id fragment 'bad fragment'"),
+        (ISSUER, [("k", KEY_A[:31], True)], "an Ed25519 public key is 32 bytes, not 31"),
     ],
 )
-def test_build_did_document_rejects(did: str, keys: list[tuple[str, bytes, bool]]) -> None:
-    with pytest.raises(BadInput):
+def test_build_did_document_rejects(
+    did: str, keys: list[tuple[str, bytes, bool]], detail: str
+) -> None:
+    with pytest.raises(BadInput) as err:
         build_did_document(did, keys)
+    assert err.value.detail == detail
 
 
 # --- resolvers and verification methods ---------------------------------------------------------
@@ -216,8 +317,22 @@ def test_local_resolver_resolves_did_key_and_copies() -> None:
     assert resolver.resolve(SPEC_DID)["id"] == SPEC_DID
     with pytest.raises(NotFound):
         resolver.resolve("did:web:unknown.example")
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput) as err:
         resolver.add({"no": "id"})
+    assert err.value.detail == "a DID document has a string 'id'"
+
+
+def test_local_resolver_keeps_its_own_copy_of_what_it_was_given() -> None:
+    """Changing a document after handing it over (even deep inside) changes nothing held."""
+    held = build_did_document(ISSUER, [("key-1", KEY_A, True)])
+    added = build_did_document("did:web:other.example", [("key-1", KEY_B, True)])
+    resolver = LocalResolver({ISSUER: held})
+    resolver.add(added)
+    held["verificationMethod"][0]["publicKeyMultibase"] = encode_multikey_ed25519(KEY_B)
+    added["verificationMethod"][0]["publicKeyMultibase"] = encode_multikey_ed25519(KEY_A)
+    assert resolve_verification_method(resolver, f"{ISSUER}#key-1").public_key == KEY_A
+    other = resolve_verification_method(resolver, "did:web:other.example#key-1")
+    assert other.public_key == KEY_B
 
 
 def test_chain_resolver() -> None:
@@ -227,8 +342,9 @@ def test_chain_resolver() -> None:
     chain = ChainResolver(first, second)
     assert chain.resolve(ISSUER)["id"] == ISSUER
     assert chain.resolve(other)["id"] == other
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as err:
         chain.resolve("did:web:nobody.example")
+    assert err.value.detail == "no resolver knows DID 'did:web:nobody.example'"
     with pytest.raises(NotFound):
         ChainResolver().resolve(ISSUER)
 
@@ -279,6 +395,21 @@ def test_verification_method_variants() -> None:
     # A revocation date-time in the document (Controlled Identifiers 1.0) is reported.
     revoked = _doc_with(_method(revoked="2025-01-01T00:00:00Z"))
     assert resolve_verification_method(revoked, vm_id).retired_at == "2025-01-01T00:00:00Z"
+    # ... and a "revoked" that is no date-time string is not.
+    odd = _doc_with(_method(revoked=20250101))
+    assert resolve_verification_method(odd, vm_id).retired_at is None
+    # An embedded method with a relative id.
+    relative_embedded = LocalResolver(
+        {ISSUER: {"id": ISSUER, "assertionMethod": [_method(id="#k")]}}
+    )
+    vm = resolve_verification_method(relative_embedded, vm_id)
+    assert (vm.public_key, vm.purposes) == (KEY_A, {"assertionMethod"})
+    # A relationship that is not a list is skipped; the ones after it still count.
+    skipped = _doc_with(_method(), authentication="#k", assertionMethod=["#k"], keyAgreement=["#k"])
+    assert resolve_verification_method(skipped, vm_id).purposes == {
+        "assertionMethod",
+        "keyAgreement",
+    }
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import gzip
+import tracemalloc
+import zlib
 from typing import Any
 
 import pytest
@@ -12,6 +14,8 @@ import pytest
 from orgbook.core.errors import BadInput
 from orgbook.core.schemas import validate_data_model
 from orgbook.core.statuslist import (
+    MAX_DECODED_BYTES,
+    MAX_ENCODED_CHARS,
     MIN_ENTRIES,
     StatusList,
     build_status_list_credential,
@@ -51,20 +55,31 @@ def test_index_zero_is_the_left_most_bit() -> None:
     assert sl.get(7) == 0
 
 
+def test_clearing_a_status_clears_that_entry_only() -> None:
+    sl = StatusList()
+    for i in (9000, 9001, 9002):
+        sl.set(i, 1)
+    sl.set(9001, 0)
+    assert (sl.get(8999), sl.get(9000), sl.get(9001), sl.get(9002)) == (0, 1, 0, 1)
+    assert sl.to_bytes()[9000 // 8] == 0b1010_0000  # 9000 is the first bit of byte 1125
+
+
 def test_multi_bit_statuses() -> None:
     sl = StatusList(status_size=2)
     sl.set(0, 3)
     sl.set(1, 2)
     assert sl.to_bytes()[0] == 0b1110_0000
     assert (sl.get(0), sl.get(1), sl.get(2)) == (3, 2, 0)
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput) as err:
         sl.set(2, 4)
+    assert err.value.detail == "status value 4 does not fit in 2 bits"
 
 
 @pytest.mark.parametrize("index", [-1, MIN_ENTRIES, True, "3", 1.0])
 def test_index_out_of_range(index: Any) -> None:
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput) as err:
         StatusList().get(index)
+    assert err.value.detail == f"status index {index!r} outside 0..131071"
 
 
 @pytest.mark.parametrize(
@@ -101,8 +116,12 @@ def test_from_bytes_is_the_list_whose_bits_those_are() -> None:
     assert raw == sl.to_bytes()
     two_bit = StatusList.from_bytes(raw, status_size=2)
     assert len(two_bit) == len(sl) // 2
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput) as err:
         StatusList.from_bytes(raw, status_size=9)
+    assert err.value.detail == "status_size is 1 to 8 bits"
+    eight_bit = StatusList.from_bytes(raw, status_size=8)  # a status of up to 8 bits
+    assert len(eight_bit) == len(sl) // 8
+    assert (eight_bit.get(0), eight_bit.get(1)) == (0b1000_0001, 0b1000_0000)
 
 
 def test_decodes_the_spec_example() -> None:
@@ -164,6 +183,18 @@ def test_status_entry_shape() -> None:
     }
 
 
+def test_a_multi_bit_status_entry_says_its_size() -> None:
+    url = "https://registry.example/status/suspension/2"
+    assert status_entry(url, 7, "suspension", status_size=2) == {
+        "id": f"{url}#7",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "suspension",
+        "statusListIndex": "7",
+        "statusListCredential": url,
+        "statusSize": 2,
+    }
+
+
 @pytest.mark.parametrize(
     ("url", "index", "purpose"),
     [
@@ -176,6 +207,18 @@ def test_status_entry_shape() -> None:
 def test_status_entry_rejects(url: str, index: Any, purpose: Any) -> None:
     with pytest.raises(BadInput):
         status_entry(url, index, purpose)
+
+
+def test_status_entry_refusals_say_what_is_wrong() -> None:
+    url = "https://x.example/l"
+    for arguments, detail in (
+        (("not a url", 1, "revocation"), "the status list credential URL is not a URL"),
+        ((url, 1, "refresh"), "statusPurpose must be one of revocation, suspension"),
+        ((url, -1, "revocation"), "statusListIndex is a non-negative integer"),
+    ):
+        with pytest.raises(BadInput) as err:
+            status_entry(*arguments)  # type: ignore[arg-type]
+        assert err.value.detail == detail
 
 
 def test_status_list_credential_shape() -> None:
@@ -205,3 +248,141 @@ def test_status_list_credential_shape() -> None:
             status_list=sl,
             valid_from="yesterday",
         )
+
+
+@pytest.mark.parametrize(
+    ("changes", "detail", "field"),
+    [
+        ({"list_id": "not a url"}, "list_id must be a URL", None),
+        ({"issuer": None}, "issuer must be a DID", None),
+        ({"issuer": "https://registry.example"}, "issuer must be a DID", None),
+        ({"purpose": "refresh"}, "statusPurpose must be one of revocation, suspension", None),
+        (
+            {"valid_from": "yesterday"},
+            "valid_from must be an RFC 3339 date-time with a time zone",
+            "valid_from",
+        ),
+        (
+            {"valid_until": "2026-01-01T00:00:00"},
+            "valid_until must be an RFC 3339 date-time with a time zone",
+            "valid_until",
+        ),
+    ],
+)
+def test_status_list_credential_refusals_say_what_is_wrong(
+    changes: dict[str, Any], detail: str, field: str | None
+) -> None:
+    arguments: dict[str, Any] = {
+        "list_id": "https://registry.example/status/revocation/1",
+        "issuer": "did:web:registry.example",
+        "purpose": "revocation",
+        "status_list": StatusList(),
+        "valid_from": "2025-01-01T00:00:00Z",
+        "valid_until": None,
+        **changes,
+    }
+    with pytest.raises(BadInput) as err:
+        build_status_list_credential(**arguments)
+    assert (err.value.detail, err.value.field) == (detail, field)
+
+
+# --- limits and reasons -------------------------------------------------------------------------
+
+
+def test_status_sizes_and_list_sizes_at_their_limits() -> None:
+    assert StatusList(MIN_ENTRIES, 8).get(MIN_ENTRIES - 1) == 0  # 8 bits is the largest status
+    most = MAX_DECODED_BYTES * 8
+    assert len(StatusList(most)) == most  # the largest list the decoder accepts
+    assert len(StatusList(most // 2, 2)) == most // 2
+    for size, status_size, detail in (
+        (MIN_ENTRIES, 9, "status_size is 1 to 8 bits"),
+        (MIN_ENTRIES - 1, 1, f"a status list has at least {MIN_ENTRIES} entries"),
+        (most + 1, 1, "status list too large"),
+        (most // 2 + 1, 2, "status list too large"),
+    ):
+        with pytest.raises(BadInput) as err:
+            StatusList(size, status_size)
+        assert err.value.detail == detail
+
+
+def test_decoding_multi_bit_lists_checks_the_status_size() -> None:
+    raw = bytes([0b1000_0001]) + bytes(16_383)
+    encoded = multibase_u(gzip.compress(raw, mtime=0))
+    eight_bit = StatusList.decode(encoded, status_size=8, min_entries=16_384)
+    assert (len(eight_bit), eight_bit.status_size, eight_bit.get(0)) == (16_384, 8, 0b1000_0001)
+    for status_size in (0, 9, 1.0):
+        with pytest.raises(BadInput) as err:
+            StatusList.decode(encoded, status_size=status_size)  # type: ignore[arg-type]
+        assert err.value.detail == "status_size is 1 to 8 bits"
+
+
+def test_a_list_one_byte_short_of_the_minimum_is_refused_with_its_size() -> None:
+    encoded = multibase_u(gzip.compress(bytes(MIN_ENTRIES // 8 - 1), mtime=0))
+    with pytest.raises(BadInput) as err:
+        StatusList.decode(encoded)
+    assert err.value.detail == "status list has 131064 entries, fewer than the minimum 131072"
+
+
+def test_a_list_of_exactly_max_bytes_decodes_and_one_more_byte_does_not() -> None:
+    raw = bytes(MIN_ENTRIES // 8)
+    assert (
+        len(StatusList.decode(multibase_u(gzip.compress(raw)), max_bytes=len(raw))) == MIN_ENTRIES
+    )
+    with pytest.raises(BadInput) as err:
+        StatusList.decode(multibase_u(gzip.compress(raw + b"\0")), max_bytes=len(raw))
+    assert err.value.detail == f"encodedList decompresses to more than {len(raw)} bytes"
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it() -> None:
+    bomb = multibase_u(gzip.compress(bytes(64 * 1024 * 1024)))  # 64 MiB of zeros
+    tracemalloc.start()
+    try:
+        with pytest.raises(BadInput):
+            StatusList.decode(bomb, max_bytes=1024 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024
+
+
+def test_zlib_data_is_not_gzip() -> None:
+    encoded = multibase_u(zlib.compress(bytes(MIN_ENTRIES // 8)))
+    with pytest.raises(BadInput) as err:
+        StatusList.decode(encoded)
+    assert err.value.detail.startswith("encodedList is not GZIP data: ")
+
+
+def test_an_encoded_list_of_the_longest_length_is_read() -> None:
+    longest = "u" + "A" * (MAX_ENCODED_CHARS - 1)  # 6 MiB of zero bytes: not GZIP, but read
+    with pytest.raises(BadInput) as err:
+        StatusList.decode(longest)
+    assert err.value.detail.startswith("encodedList is not GZIP data")
+    with pytest.raises(BadInput) as err:
+        StatusList.decode(longest + "A")
+    assert err.value.detail == "encodedList is too long"
+
+
+@pytest.mark.parametrize(
+    ("encoded", "detail"),
+    [
+        (None, "encodedList is not a string"),
+        ("z" + "1" * 10, "encodedList is not multibase base64url ('u…')"),
+        (
+            multibase_u(gzip.compress(bytes(16_384), mtime=0)[:-9]),
+            "encodedList GZIP data is truncated",
+        ),
+        (
+            multibase_u(gzip.compress(bytes(16_384), mtime=0) + b"junk"),
+            "encodedList has data after the GZIP member",
+        ),
+        (
+            multibase_u(gzip.compress(bytes(100), mtime=0)),
+            "status list has 800 entries, fewer than the minimum 131072",
+        ),
+    ],
+    ids=["not-a-string", "base58", "truncated", "trailing-data", "too-short"],
+)
+def test_bad_encodings_say_exactly_what_is_wrong(encoded: Any, detail: str) -> None:
+    with pytest.raises(BadInput) as err:
+        StatusList.decode(encoded)
+    assert err.value.detail == detail

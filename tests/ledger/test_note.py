@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orgbook.core.crypto import Ed25519Signer
-from orgbook.core.errors import BadInput, MalformedNote, VerificationError
+from orgbook.core.errors import BadInput, MalformedNote, OrgBookError, VerificationError
 from orgbook.ledger.note import (
     Checkpoint,
     CosignatureSigner,
@@ -569,6 +570,344 @@ def test_bad_witness_keys() -> None:
             CosignatureVerifier.from_vkey(bad)
     with pytest.raises(BadInput):
         CosignatureVerifier(W1.name, ALICE.key_hash, W1.public_key)
+
+
+def test_a_witness_refuses_its_cosignature_under_another_name_or_key_id() -> None:
+    """The line's name and key ID must both be this witness's; the signature alone is not enough
+    (neither is in the signed message)."""
+    sig = W1.cosign(BODY, 5)
+    v = W1.verifier()
+    assert v.verify(BODY, sig) == 5
+    assert v.verify(BODY, NoteSignature(W2.name, W1.key_hash, sig.signature)) is None
+    assert v.verify(BODY, NoteSignature(W1.name, W2.key_hash, sig.signature)) is None
+    assert v.verify(BODY, None) is None  # type: ignore[arg-type]
+    assert v.verify(None, sig) is None  # type: ignore[arg-type]
+
+
+def test_ambiguous_witness_keys_are_named() -> None:
+    forged = CosignatureVerifier.from_public_key(W1.name, W1.public_key)
+    object.__setattr__(forged, "public_key", W2.public_key)  # a 32-bit key-ID collision
+    signed = sign_checkpoint(CP, [ALICE])
+    with pytest.raises(BadInput) as err:
+        verify_cosignatures(signed, [W1.verifier(), forged])
+    assert err.value.detail == f"ambiguous witness key {W1.name}+{W1.key_hash.hex()}"
+
+
+class _ShortKeySigner:
+    """A Signer whose public key is not 32 bytes."""
+
+    public_key = b"\x01" * 31
+
+    def sign(self, message: bytes) -> bytes:
+        return b"\x00" * 64
+
+
+class _ShortSignatureSigner:
+    """A Signer that returns 63-byte signatures."""
+
+    public_key = W1.public_key
+
+    def sign(self, message: bytes) -> bytes:
+        return b"\x00" * 63
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+SEED = bytes([1]) * 32
+ALICE_HASH = ALICE.key_hash.hex()
+REFUSALS: dict[str, tuple[Callable[[], object], type[Exception], str]] = {
+    "vkey-not-a-string": (
+        lambda: NoteVerifier.from_vkey(None),  # type: ignore[arg-type]
+        BadInput,
+        "a verifier key is a string",
+    ),
+    "vkey-bad-name": (
+        lambda: NoteVerifier.from_vkey(_vkey("a b", b"\x01" * 32)),
+        BadInput,
+        "malformed verifier key: invalid key name",
+    ),
+    "vkey-seven-hex-digits": (
+        lambda: NoteVerifier.from_vkey("n+0000000+" + _b64(b"\x01" * 33)),
+        BadInput,
+        "malformed verifier key: the key hash is not 8 hex digits",
+    ),
+    "vkey-no-key": (
+        lambda: NoteVerifier.from_vkey("n+abcdef12"),
+        BadInput,
+        "malformed verifier key: the key is not base64",
+    ),
+    "vkey-wrong-hash": (
+        lambda: NoteVerifier.from_vkey("n+00000000+" + _b64(b"\x01" * 33)),
+        BadInput,
+        "malformed verifier key: the key hash does not match the name and key",
+    ),
+    "vkey-short-key": (
+        lambda: NoteVerifier.from_vkey(_vkey("n", b"\x01" * 31)),
+        BadInput,
+        "malformed verifier key: an Ed25519 key is 32 bytes",
+    ),
+    "vkey-other-type": (
+        lambda: NoteVerifier.from_vkey(_vkey("n", b"\x01" * 32, alg=2)),
+        BadInput,
+        "unknown verifier algorithm 0x02",
+    ),
+    "verifier-bad-name": (
+        lambda: NoteVerifier("a b", ALICE.key_hash, ALICE.public_key),
+        BadInput,
+        "invalid key name: it must be non-empty, without spaces or '+'",
+    ),
+    "verifier-wrong-hash": (
+        lambda: NoteVerifier(ALICE.name, b"\x00" * 4, ALICE.public_key),
+        BadInput,
+        "the key hash does not match the name and key",
+    ),
+    "verifier-key-not-bytes": (
+        lambda: NoteVerifier(ALICE.name, ALICE.key_hash, "k" * 32),  # type: ignore[arg-type]
+        BadInput,
+        "an Ed25519 public key is 32 bytes",
+    ),
+    "key-hash-type-256": (
+        lambda: key_hash("n", ALICE.public_key, 256),
+        BadInput,
+        "signature type must be one byte, not 256",
+    ),
+    "text-not-a-string": (
+        lambda: sign_note(None, [ALICE]),  # type: ignore[arg-type]
+        MalformedNote,
+        "note text must be a string",
+    ),
+    "text-without-newline": (
+        lambda: sign_note("no newline", [ALICE]),
+        MalformedNote,
+        "note text must be non-empty and end with a newline",
+    ),
+    "text-lone-surrogate": (
+        lambda: sign_note("\ud800\n", [ALICE]),
+        MalformedNote,
+        "note text is not valid UTF-8",
+    ),
+    "sign-without-signers": (
+        lambda: sign_note(TEXT, []),
+        BadInput,
+        "sign_note needs at least one signer",
+    ),
+    "signer-short-signature": (
+        lambda: NoteSigner("n", _ShortSignatureSigner()).sign(b"m"),
+        BadInput,
+        "the signer returned 63 bytes, not 64",
+    ),
+    "note-lone-surrogate": (
+        lambda: parse_note(SIGNED.replace("second", "\ud800")),
+        MalformedNote,
+        "note is not valid UTF-8",
+    ),
+    "note-not-text": (
+        lambda: parse_note(42),  # type: ignore[arg-type]
+        MalformedNote,
+        "a note is text or bytes",
+    ),
+    "note-without-blank-line": (
+        lambda: parse_note(TEXT + SIG_LINE),
+        MalformedNote,
+        "no blank line between the text and the signatures",
+    ),
+    "note-without-signatures": (
+        lambda: parse_note(TEXT + "\n"),
+        MalformedNote,
+        "no signatures after the blank line",
+    ),
+    "note-without-final-newline": (
+        lambda: parse_note(SIGNED[:-1]),
+        MalformedNote,
+        "the last signature line does not end with a newline",
+    ),
+    "note-second-line-not-a-signature": (
+        lambda: parse_note(SIGNED + "junk\n"),
+        MalformedNote,
+        "signature line 2 does not start with an em dash and a space",
+    ),
+    "format-without-signatures": (
+        lambda: format_note(Note(TEXT, ())),
+        MalformedNote,
+        "a signed note needs at least one signature",
+    ),
+    "format-bad-name": (
+        lambda: format_note(Note(TEXT, (NoteSignature("bad name", b"\x00" * 4, b"\x00" * 64),))),
+        MalformedNote,
+        "invalid key name 'bad name'",
+    ),
+    "format-short-key-hash": (
+        lambda: format_note(Note(TEXT, (NoteSignature("n", b"\x00" * 3, b"\x00" * 64),))),
+        MalformedNote,
+        "signature by n has a malformed key hash or signature",
+    ),
+    "open-no-known-key": (
+        lambda: open_note(SIGNED, [BOB.verifier()]),
+        VerificationError,
+        "no signature by a known key",
+    ),
+    "checkpoint-empty-origin": (
+        lambda: Checkpoint("", 1, ROOT),
+        MalformedNote,
+        "checkpoint origin must be non-empty",
+    ),
+    "checkpoint-two-line-origin": (
+        lambda: Checkpoint("a\nb", 1, ROOT),
+        MalformedNote,
+        "checkpoint origin must be one line",
+    ),
+    "checkpoint-negative-size": (
+        lambda: Checkpoint("l", -1, ROOT),
+        MalformedNote,
+        "checkpoint size must be an integer in [0, 2^64)",
+    ),
+    "checkpoint-short-root": (
+        lambda: Checkpoint("l", 1, ROOT[:31]),
+        MalformedNote,
+        "checkpoint root hash must be 32 bytes",
+    ),
+    "checkpoint-empty-extension": (
+        lambda: Checkpoint("l", 1, ROOT, ("",)),
+        MalformedNote,
+        "checkpoint extension lines must be non-empty single lines",
+    ),
+    "witness-vkey-not-a-string": (
+        lambda: CosignatureVerifier.from_vkey(None),  # type: ignore[arg-type]
+        BadInput,
+        "a witness verifier key is a string",
+    ),
+    "witness-vkey-is-a-note-key": (
+        lambda: CosignatureVerifier.from_vkey(ALICE.vkey()),
+        BadInput,
+        "not a cosignature/v1 key: signature type 0x01",
+    ),
+    "witness-vkey-long-key": (
+        lambda: CosignatureVerifier.from_vkey(_vkey("w", b"\x01" * 33, alg=4)),
+        BadInput,
+        "malformed witness key: an Ed25519 key is 32 bytes",
+    ),
+    "skey-not-a-string": (
+        lambda: NoteSigner.from_skey(None),  # type: ignore[arg-type]
+        BadInput,
+        "a signer key is a string",
+    ),
+    "skey-no-key": (
+        lambda: NoteSigner.from_skey(f"PRIVATE+KEY+n+{ALICE_HASH}"),
+        BadInput,
+        "malformed signer key",
+    ),
+    "skey-other-type": (
+        lambda: NoteSigner.from_skey(f"PRIVATE+KEY+n+{ALICE_HASH}+" + _b64(b"\x04" + SEED)),
+        BadInput,
+        "unknown signer algorithm 0x04",
+    ),
+    "skey-short-seed": (
+        lambda: NoteSigner.from_skey(f"PRIVATE+KEY+n+{ALICE_HASH}+" + _b64(b"\x01" + SEED[1:])),
+        BadInput,
+        "malformed signer key: an Ed25519 seed is 32 bytes",
+    ),
+    "skey-wrong-hash": (
+        lambda: NoteSigner.from_skey(ALICE.skey().replace(ALICE_HASH, "00000000")),
+        BadInput,
+        "malformed signer key: the key hash does not match the name and key",
+    ),
+    "skey-not-exportable": (
+        lambda: NoteSigner("hsm.example/key", HsmSigner()).skey(),
+        BadInput,
+        "this signer's private key cannot be exported",
+    ),
+    "signer-bad-name": (
+        lambda: NoteSigner("a b", Ed25519Signer.generate()),
+        BadInput,
+        "invalid key name: it must be non-empty, without spaces or '+'",
+    ),
+    "signer-short-key": (
+        lambda: NoteSigner("n", _ShortKeySigner()),
+        BadInput,
+        "an Ed25519 public key is 32 bytes",
+    ),
+    "witness-short-key": (
+        lambda: CosignatureSigner("n", _ShortKeySigner()),
+        BadInput,
+        "an Ed25519 public key is 32 bytes",
+    ),
+    "witness-short-signature": (
+        lambda: CosignatureSigner("n", _ShortSignatureSigner()).cosign(BODY, 5),
+        BadInput,
+        "the signer returned 63 bytes, not 64",
+    ),
+    "cosign-negative-time": (
+        lambda: W1.cosign(BODY, -1),
+        BadInput,
+        "a cosignature timestamp is an integer in [0, 2^63)",
+    ),
+    "signature-line-without-signature": (
+        lambda: parse_note(f"{TEXT}\n{EM} {ALICE.name}\n"),
+        MalformedNote,
+        "signature line 1: the signature is not base64",
+    ),
+    "checkpoint-of-another-log": (
+        lambda: open_checkpoint(
+            sign_checkpoint(CP, [ALICE]), [ALICE.verifier()], origin="log.example/two"
+        ),
+        VerificationError,
+        "checkpoint is for 'log.example/one', not 'log.example/two'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_refusals_say_what_is_wrong(case: str) -> None:
+    """The reason a key, signer, note or checkpoint is refused is what its user reads."""
+    make, error, detail = REFUSALS[case]
+    with pytest.raises(error) as err:
+        make()
+    assert isinstance(err.value, OrgBookError)
+    assert err.value.detail == detail
+
+
+def test_ambiguous_verifier_keys_are_named() -> None:
+    forged = NoteVerifier.from_public_key(ALICE.name, ALICE.public_key)
+    object.__setattr__(forged, "public_key", BOB.public_key)  # a 32-bit key-ID collision
+    with pytest.raises(BadInput) as err:
+        open_note(SIGNED, [ALICE.verifier(), forged])
+    assert err.value.detail == f"ambiguous verifier key {ALICE.name}+{ALICE.key_hash.hex()}"
+
+
+def test_signature_types_are_one_byte_from_0_to_255() -> None:
+    for alg in (0, 0xFF):
+        digest = hashlib.sha256(b"n\n" + bytes([alg]) + ALICE.public_key).digest()
+        assert key_hash("n", ALICE.public_key, alg) == digest[:4]
+
+
+def test_a_note_may_have_a_bare_newline_for_text_like_go() -> None:
+    # Go's note.Open takes the text up to the last blank line, here just "\n".
+    assert parse_note("\n\n" + SIG_LINE).text == "\n"
+
+
+def test_format_note_takes_up_to_a_hundred_signatures() -> None:
+    sigs = tuple(NoteSignature(f"w{i}", b"\x00" * 4, b"\x00" * 64) for i in range(100))
+    assert len(parse_note(format_note(Note(TEXT, sigs))).signatures) == 100
+
+
+CHECKPOINT_REASONS = {
+    "missing lines": "a checkpoint has at least three lines: origin, size, root hash",
+    "empty origin": "checkpoint origin is empty",
+    "leading zero": "checkpoint size is not a decimal without leading zeros",
+    "2^64": "checkpoint size does not fit in 64 bits",
+    "non-canonical base64": "checkpoint root hash is not canonical base64",
+    "31-byte root": "checkpoint root hash is 31 bytes, not 32",
+    "empty extension": "checkpoint extension lines must be non-empty",
+}
+
+
+@pytest.mark.parametrize("case", CHECKPOINT_REASONS)
+def test_malformed_checkpoints_say_what_is_wrong(case: str) -> None:
+    with pytest.raises(MalformedNote) as err:
+        Checkpoint.parse(BAD_BODIES[case])
+    assert err.value.detail == CHECKPOINT_REASONS[case]
 
 
 # --- fuzzing ------------------------------------------------------------------------------------

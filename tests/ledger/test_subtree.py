@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 
@@ -140,3 +140,62 @@ def test_missing_node_is_an_integrity_error() -> None:
 
 def test_leaf_hash_sanity() -> None:
     assert LEAVES[0] == hashlib.sha256(b"\x00leaf 0").digest()
+
+
+@pytest.mark.parametrize(
+    ("call", "detail", "field"),
+    [
+        (lambda: complete_subtrees(-1, 2), "start must be a non-negative integer", "start"),
+        (lambda: complete_subtrees(0, 2.0), "end must be a non-negative integer", "end"),
+        (lambda: complete_subtrees(0, True), "end must be a non-negative integer", "end"),
+        (lambda: complete_subtrees(3, 3), "a subtree range is non-empty", "end"),
+        (
+            lambda: complete_subtrees(1, 3),
+            "[1, 3) is not a subtree range of an RFC 9162 tree",
+            None,
+        ),
+        (lambda: fold([]), "nothing to fold", None),
+        (lambda: inclusion_ranges(5, 5), "leaf index 5 is not below the tree size 5", "index"),
+        (lambda: inclusion_ranges(-1, 5), "index must be a non-negative integer", "index"),
+        (lambda: inclusion_ranges(0, -1), "size must be a non-negative integer", "size"),
+        (lambda: consistency_ranges(6, 5), "old size 6 is larger than new size 5", "old_size"),
+        (lambda: consistency_ranges(-1, 5), "old_size must be a non-negative integer", "old_size"),
+        (lambda: consistency_ranges(0, -1), "new_size must be a non-negative integer", "new_size"),
+    ],
+    ids=[
+        "negative-start",
+        "float-end",
+        "bool-end",
+        "empty-range",
+        "unaligned-range",
+        "fold-nothing",
+        "index-at-size",
+        "negative-index",
+        "negative-size",
+        "old-above-new",
+        "negative-old",
+        "negative-new",
+    ],
+)
+def test_each_refusal_says_what_is_wrong_and_where(
+    call: Callable[[], object], detail: str, field: str | None
+) -> None:
+    with pytest.raises(BadInput) as caught:
+        call()
+    assert (caught.value.detail, caught.value.field) == (detail, field)
+
+
+def test_a_missing_node_is_named_with_the_first_leaf_it_covers() -> None:
+    nodes = dict(NODES)
+    del nodes[(2, 1)]
+    with pytest.raises(LedgerIntegrityError) as info:
+        assemble(inclusion_ranges(0, 8), CountingLookup(nodes))
+    assert info.value.detail == "stored subtree hash (level 2, index 1) is missing"
+    assert info.value.index == 4
+
+
+def test_assembling_nothing_reads_nothing() -> None:
+    lookup = CountingLookup(NODES)
+    assert assemble([], lookup) == []
+    assert assemble(consistency_ranges(5, 5), lookup) == []
+    assert lookup.calls == 0
