@@ -30,6 +30,7 @@ from orgbook.http.caching import cached_json
 from orgbook.http.deps import EngineDep, OptionalRegistryDep, RegistryDep, SettingsDep
 from orgbook.http.problems import PROBLEM_MEDIA_TYPE
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.storage.engine import reading
 from orgbook.verifier import bundles, presentations, profiles, status_lists
 from orgbook.verifier.models import (
@@ -89,7 +90,7 @@ async def _verification_service(request: Request) -> VerificationService:
 
 VerificationServiceDep = Annotated[VerificationService, Depends(_verification_service)]
 
-routes = APIRouter()
+routes = APIRouter(route_class=PooledRoute)
 """Every route of this module, in the order of the OpenAPI document."""
 
 

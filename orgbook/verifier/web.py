@@ -36,6 +36,7 @@ from orgbook.core.errors import BadInput, NotFound, OrgBookError
 from orgbook.http.caching import asset_response
 from orgbook.http.deps import get_engine, get_optional_registry, get_settings_dep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.runtime.registry import Registry
 from orgbook.verifier.claims import claims
 from orgbook.verifier.i18n import Translator
@@ -61,7 +62,7 @@ RECENT_ENTRIES = 25
 MAX_DOCUMENT_CHARS = 1_000_000
 READ = [rate_limited("read")]
 
-routes = APIRouter(include_in_schema=False)
+routes = APIRouter(route_class=PooledRoute, include_in_schema=False)
 """The web page's routes, in matching order (not in the OpenAPI document: HTML, not the API)."""
 
 
