@@ -152,8 +152,7 @@ def search_organisations(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     facets: Annotated[bool, Query(description="Count each filter value (first page)")] = True,
 ) -> Response:
-    from orgbook.search import SearchQuery, search
-    from orgbook.search import facets as count_facets
+    from orgbook.search import SearchQuery, search_with_facets
 
     query = SearchQuery(
         text=q,
@@ -166,8 +165,7 @@ def search_organisations(
         cursor=cursor,
     )
     with reading(engine) as conn:
-        page = search(conn, query)
-        counted = count_facets(conn, query) if facets and cursor is None else None
+        page, counted = search_with_facets(conn, query, with_facets=facets and cursor is None)
     body = SearchPageOut.model_validate(page).model_copy(
         update={"facets": None if counted is None else FacetsOut.model_validate(counted)}
     )

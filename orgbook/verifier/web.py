@@ -78,7 +78,7 @@ def router(settings: Settings) -> APIRouter:
 @routes.get("/search", response_class=Response, dependencies=READ)
 @routes.get("/", response_class=Response, dependencies=READ)
 def home(request: Request) -> Response:
-    from orgbook.search import STATUS_FILTERS, SearchQuery, facets, search
+    from orgbook.search import STATUS_FILTERS, SearchQuery, facets, search_with_facets
 
     pages = web_pages()
     t, _ = pages.locale_of(request)
@@ -125,8 +125,10 @@ def home(request: Request) -> Response:
     try:
         with get_engine(request).connect() as conn:
             context["type_labels"], context["issuer_names"] = _filter_labels(conn, t)
-            context["facets"] = facets(conn, query)
-            page = search(conn, query) if searching else None
+            if searching:  # the page and its facets in one pass over the tiers
+                page, context["facets"] = search_with_facets(conn, query)
+            else:
+                page, context["facets"] = None, facets(conn, query)
     except BadInput as exc:
         code = 400
         key = f"search.error.{exc.field}"
