@@ -55,7 +55,7 @@ CLASSES = (
     "verify",
 )
 TICKS = os.sysconf("SC_CLK_TCK")
-SERVERS = ("uvicorn", "uvicorn-uvloop", "uvicorn-h11", "granian")
+SERVERS = ("uvicorn", "uvicorn-uvloop", "uvicorn-h11", "granian", "granian-uvloop")
 
 
 def parse_variants(spec: str) -> list[tuple[str, Path | None]]:
@@ -154,7 +154,7 @@ class Server:
             ORGBOOK_VERIFY_RATE_LIMIT_PER_MINUTE="0",
             ORGBOOK_ISSUER_RATE_LIMIT_PER_MINUTE="0",
         )
-        if server == "granian":
+        if server.startswith("granian"):
             granian = shutil.which("granian") or str(Path(sys.executable).parent / "granian")
             argv = [
                 granian,
@@ -162,7 +162,7 @@ class Server:
                 "asgi",
                 "--factory",
                 "--loop",
-                "uvloop",
+                "uvloop" if server == "granian-uvloop" else "asyncio",
                 "--no-ws",
                 "--log-level",
                 "warning",

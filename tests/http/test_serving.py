@@ -221,3 +221,19 @@ def test_a_scrape_adds_up_every_workers_metrics(tmp_path: Path) -> None:
     alone = Metrics()
     alone.record("GET", "/api/v1/organisations", 200, 0.003, b"")
     assert 'route="/api/v1/organisations",status="200"} 1' in alone.render()
+
+
+def test_serve_runs_uvicorn_on_asyncio_with_httptools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loop was chosen by measurement (docs/performance.md, "Which HTTP server"): under
+    # this load uvloop's p99 was several times asyncio's.
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    for name in ("ORGBOOK_DATABASE_URL", "ORGBOOK_DATA_DIR", "ORGBOOK_RATE_LIMIT_STORAGE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = get_settings(environ={"ORGBOOK_DATA_DIR": str(tmp_path)})
+    serving.serve(settings, _pool_size_app, host="127.0.0.1", port=1, workers=1)
+    assert [(c["loop"], c["http"], c["workers"]) for c in calls] == [("asyncio", "httptools", 1)]
