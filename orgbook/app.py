@@ -45,6 +45,7 @@ from orgbook.http.problems import (
     install_problem_handlers,
 )
 from orgbook.http.ratelimit import RateLimiter
+from orgbook.http.routing import PooledRoute, configure_read_pool
 from orgbook.http.serving import limit_threads
 from orgbook.issuer import api as issuer_api
 from orgbook.issuer import authorised_api, binding_api, oid4vci_api, vcapi_issue
@@ -300,7 +301,9 @@ def create_app(
         # Migrations at start-up: one query when already at head; replicas starting together
         # queue on the migration lock.
         await run_in_threadpool(upgrade, app_engine)
-        limit_threads(settings.threads)  # orgbook.http.serving: why few threads per process
+        # orgbook.http.serving: why few threads per process; orgbook.http.routing: why its own
+        limit_threads(settings.threads)
+        configure_read_pool(settings.threads)
         try:
             yield
         finally:
@@ -317,6 +320,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.router.route_class = PooledRoute  # routes added to the app itself (orgbook.http.routing)
     app.state.settings = settings
     app.state.engine = app_engine
     app.state.registry = registry
