@@ -13,6 +13,7 @@ What it must not do: retrieve or score candidates itself (the tiers do), or norm
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlalchemy import Connection, func, literal, select, tuple_
@@ -24,7 +25,7 @@ from orgbook.search.cursor import decode_cursor, encode_cursor
 from orgbook.search.facets import facets_of
 from orgbook.search.fold import folding_for
 from orgbook.search.model import Facets, Hit, SearchPage, SearchQuery
-from orgbook.search.plan import Plan, plan_query, query_filters, validate
+from orgbook.search.plan import Plan, plan_query, query_filters, query_time, validate
 from orgbook.search.rows import orgs_of
 from orgbook.search.tables import search_org
 from orgbook.search.tiers import (
@@ -72,9 +73,11 @@ def search_with_facets(
     """:func:`search` and, if ``with_facets``, :func:`orgbook.search.facets` of ``q``, in one
     pass: with text and no filter, the facets count the organisations the page's ``total``
     counted (the same tiers, asked the same way), so the tiers are asked once, not twice.
-    Both results are what the two functions return on their own (a test holds them equal).
+    Both results are what the two functions return on their own (a test holds them equal);
+    both are taken at one instant (:func:`orgbook.search.plan.query_time`).
     """
     validate(q)
+    q = dataclasses.replace(q, at=query_time(q))
     plan = plan_query(q, folding_for(conn))
     after = decode_cursor(plan, q.cursor) if q.cursor is not None else None
     filters = query_filters(q)
