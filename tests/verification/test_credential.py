@@ -714,6 +714,13 @@ def test_the_checks_run_in_order_with_the_callers_schema_base(issuer: Issuer) ->
             {"id": "did:web:gov.example:orgbook:issuers:ns", "name": "NS"},
             ("https://gov.example/orgbook/schemas", "http://gov.example/orgbook/schemas"),
         ),
+        (  # a registry whose own path holds "issuers": the last /issuers/ names the issuer
+            "did:web:gov.example:issuers:orgbook:issuers:ns",
+            (
+                "https://gov.example/issuers/orgbook/schemas",
+                "http://gov.example/issuers/orgbook/schemas",
+            ),
+        ),
         ("did:web:registry.test", ()),
         ("did:web:registry.test:registers:bc", ()),
         ("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", ()),
