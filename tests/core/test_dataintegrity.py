@@ -764,8 +764,28 @@ def test_secure_canonical_says_why_it_refuses() -> None:
         (UNSIGNED, {"verification_method": 7}, "verification_method must be a non-empty URL"),
         (UNSIGNED, {"proof_purpose": ""}, "proof_purpose must be a non-empty string"),
         (UNSIGNED, {"proof_purpose": None}, "proof_purpose must be a non-empty string"),
+        (UNSIGNED, {"created": 1677281798}, "created must be a datetime or an RFC 3339 string"),
     ]:
         kwargs: dict[str, Any] = {"verification_method": VM, "created": CREATED, **options}
         with pytest.raises(BadInput) as caught:
             secure_canonical(document, signer, **kwargs)  # type: ignore[arg-type]
         assert caught.value.detail == message or caught.value.detail.startswith(message)
+
+
+def test_a_document_with_one_context_string_verifies() -> None:
+    document = {"@context": "https://www.w3.org/ns/credentials/v2", "name": "x"}
+    signed = add_proof(document, SIGNER, verification_method=VM, created=CREATED)
+    assert signed["proof"]["@context"] == "https://www.w3.org/ns/credentials/v2"
+    assert _single(signed).ok
+    other = dict(signed, **{"@context": "https://www.w3.org/2018/credentials/v1"})
+    assert _single(other).reason == "document @context does not start with the proof's @context"
+
+
+def test_a_null_context_is_no_context_to_start_with() -> None:
+    # A proof whose @context is null does not vouch for a document whose @context is null:
+    # the document has no context values, so it cannot start with the proof's.
+    signed = add_proof(
+        {"@context": None, "name": "x"}, SIGNER, verification_method=VM, created=CREATED
+    )
+    assert signed["proof"]["@context"] is None
+    assert _single(signed).reason == "document @context does not start with the proof's @context"

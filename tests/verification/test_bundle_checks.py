@@ -438,3 +438,16 @@ def test_the_key_of_a_logged_status_list_is_judged_in_ledger_order() -> None:
         f"status list {STATUS_URL}: key {DID}#key-1 was added at {STAMP}, after the status list "
         "was signed (2025-12-01T00:00:00Z)"
     )
+
+
+def test_an_authorisation_or_type_entry_nested_too_deeply_is_reported_by_its_check() -> None:
+    bundle = _governed()
+    deep: Any = "x"
+    for _ in range(100_000):
+        deep = [deep]
+    bundle["authorisation"]["entry"]["payload"]["deep"] = deep
+    bundle[TYPE_MEMBER]["entry"]["payload"]["deep"] = deep
+    assert failures(run(bundle)) == {
+        "issuer_trusted": "input is nested too deeply",
+        "schema": "input is nested too deeply",
+    }
