@@ -338,13 +338,15 @@ def test_unusable_parts_are_named_by_their_pointers() -> None:
     }
 
 
-def test_a_ledger_check_on_too_deep_input_says_so() -> None:
+def test_a_credential_nested_too_deeply_is_not_the_one_logged() -> None:
     _, bundle = standard()
     deep: Any = "x"
     for _ in range(100_000):
         deep = [deep]
     bundle["credential"]["credentialSubject"]["deep"] = deep
-    assert failures(run(bundle))["ledger_inclusion"] == "input is nested too deeply"
+    assert failures(run(bundle))["ledger_inclusion"] == (
+        "the presented credential differs from the one logged in entry 2"
+    )
 
 
 def test_each_status_list_is_fetched_by_its_own_url() -> None:
@@ -450,4 +452,27 @@ def test_an_authorisation_or_type_entry_nested_too_deeply_is_reported_by_its_che
     assert failures(run(bundle)) == {
         "issuer_trusted": "input is nested too deeply",
         "schema": "input is nested too deeply",
+    }
+
+
+def test_key_or_status_entries_nested_too_deeply_are_unproven_not_an_exception() -> None:
+    # They are read before any check runs (the key history, the ledger's status entries):
+    # canonicalize once raised RecursionError for them, and verify_bundle with it.
+    deep: Any = "x"
+    for _ in range(100_000):
+        deep = [deep]
+    world, bundle = standard()
+    bundle["issuerKeys"][0]["entry"]["payload"]["deep"] = deep
+    unproven = "is not proven: the entry has no canonical form: JSON nested too deeply"
+    assert failures(run(bundle))["key_valid_at_issuance"] == (
+        f"the ledger entry adding key {DID}#key-1 {unproven}"
+    )
+    listing = status_list()
+    published = _publish(world, listing)
+    status = world.bundle(world.entries[2])
+    status["status"] = {"lists": _logged(world, published), "events": []}
+    status["status"]["lists"][0]["entry"]["payload"]["deep"] = deep
+    assert failures(run(status, status_lists=lambda url: listing)) == {
+        "status_logged": "a status entry is not proven: the entry has no canonical form: JSON "
+        "nested too deeply"
     }
