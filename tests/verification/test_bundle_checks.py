@@ -442,16 +442,19 @@ def test_the_key_of_a_logged_status_list_is_judged_in_ledger_order() -> None:
     )
 
 
-def test_an_authorisation_or_type_entry_nested_too_deeply_is_reported_by_its_check() -> None:
+def test_an_authorisation_or_type_entry_nested_too_deeply_is_unproven() -> None:
     bundle = _governed()
     deep: Any = "x"
     for _ in range(100_000):
         deep = [deep]
     bundle["authorisation"]["entry"]["payload"]["deep"] = deep
     bundle[TYPE_MEMBER]["entry"]["payload"]["deep"] = deep
+    too_deep = (
+        "is not proven on the ledger: the entry has no canonical form: JSON nested too deeply"
+    )
     assert failures(run(bundle)) == {
-        "issuer_trusted": "input is nested too deeply",
-        "schema": "input is nested too deeply",
+        "issuer_trusted": f"the authorisation entry {too_deep}",
+        "schema": f"the credential type entry {too_deep}",
     }
 
 
