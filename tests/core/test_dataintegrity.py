@@ -700,9 +700,10 @@ def _both(document: dict[str, Any], vm: str, **options: Any) -> tuple[Any, Any]:
         ["https://www.w3.org/ns/credentials/v2", "https://example.org/v1"],
         ["https://www.w3.org/ns/credentials/v2", {"@vocab": "https://example.org/#"}],
         {"@vocab": "https://example.org/#"},
+        [{"@vocab": "https://example.org/#"}],
         [],
     ],
-    ids=["none", "string", "list", "list-with-object", "object", "empty-list"],
+    ids=["none", "string", "list", "list-with-object", "object", "list-of-objects", "empty-list"],
 )
 def test_secure_canonical_makes_a_new_configuration_as_add_proof_does(context: Any) -> None:
     document: dict[str, Any] = {"name": "x", "n": [1, 2]}
