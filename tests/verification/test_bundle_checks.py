@@ -180,7 +180,7 @@ def _governance_signed(body: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _governed(*, withdrawn_before: bool = False) -> dict[str, Any]:
+def _governed(*, withdrawn_before: bool = False, type_after: bool = False) -> dict[str, Any]:
     """A credential (entry 5) issued under an authorisation (entry 3) of a type registered on
     the ledger (entry 4), signed by a governance key (entry 2), all in its bundle."""
     world = World()
@@ -213,7 +213,8 @@ def _governed(*, withdrawn_before: bool = False) -> dict[str, Any]:
         },
         "https://registry.example",
     )
-    typed = world.append("type.registered", {"credentialType": _governance_signed(definition)})
+    typed_entry = {"credentialType": _governance_signed(definition)}
+    typed = None if type_after else world.append("type.registered", typed_entry)
     withdrawals = []
     if withdrawn_before:
         body = {"id": "urn:uuid:1", "type": "AuthorisationWithdrawal", "authorisation": AUTH_ID}
@@ -221,6 +222,8 @@ def _governed(*, withdrawn_before: bool = False) -> dict[str, Any]:
             world.append("authorisation.withdrawn", {"withdrawal": _governance_signed(body)})
         )
     cred = world.issue(KEY1)
+    if typed is None:
+        typed = world.append("type.registered", typed_entry)
     bundle = world.bundle(cred)
     note = parse_tlog_proof(bundle["proof"])[2]
 
@@ -478,4 +481,10 @@ def test_key_or_status_entries_nested_too_deeply_are_unproven_not_an_exception()
     assert failures(run(status, status_lists=lambda url: listing)) == {
         "status_logged": "a status entry is not proven: the entry has no canonical form: JSON "
         "nested too deeply"
+    }
+
+
+def test_a_type_registered_after_the_credential_does_not_decide_its_schema() -> None:
+    assert failures(run(_governed(type_after=True))) == {
+        "schema": "the type was registered at entry 5, after the credential's (4)"
     }
