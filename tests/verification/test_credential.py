@@ -680,8 +680,10 @@ def test_now_must_carry_an_offset() -> None:
         def utcoffset(self, dt: datetime | None) -> timedelta | None:
             return None
 
-    with pytest.raises(BadInput, match="timezone-aware"):
-        verify_credential({}, resolver=LocalResolver(), now=datetime(2026, 1, 1, tzinfo=NoOffset()))
+    for now in (datetime(2026, 1, 1, tzinfo=NoOffset()), "2026-01-01T00:00:00Z", None):
+        with pytest.raises(BadInput) as caught:
+            verify_credential({}, resolver=LocalResolver(), now=now)  # type: ignore[arg-type]
+        assert caught.value.detail == "now must be a timezone-aware datetime"
 
 
 def test_the_checks_run_in_order_with_the_callers_schema_base(issuer: Issuer) -> None:
@@ -733,3 +735,14 @@ def test_the_checks_run_in_order_with_the_callers_schema_base(issuer: Issuer) ->
 )
 def test_registry_schema_bases(issuer_value: Any, bases: tuple[str, ...]) -> None:
     assert registry_schema_bases(issuer_value) == bases
+
+
+def test_a_validity_date_nested_too_deeply_is_reported_by_its_check(
+    issuer: Issuer, cred: dict[str, Any]
+) -> None:
+    deep: Any = "2020-01-01T00:00:00Z"
+    for _ in range(100_000):
+        deep = [deep]
+    assert failed(verify(issuer, cred | {"validFrom": deep}))["validity_period"] == (
+        "credential is nested too deeply"
+    )
