@@ -746,3 +746,14 @@ def test_a_validity_date_nested_too_deeply_is_reported_by_its_check(
     assert failed(verify(issuer, cred | {"validFrom": deep}))["validity_period"] == (
         "credential is nested too deeply"
     )
+
+
+def test_every_schema_applied_is_named(cred: dict[str, Any]) -> None:
+    # The common envelope's schema is the one orgbook holds that allows a list of schemas.
+    common = "https://orgbook.example/schemas/credentials/common/1.0.json"
+    listed = [{"id": common, "type": "JsonSchema"}, {"id": common, "type": "JsonSchema"}]
+    check = check_schema(cred | {"credentialSchema": listed})
+    assert (check.outcome, check.reason) == (
+        "pass",
+        f"conforms to the VC 2.0 data model and {common}, {common}",
+    )
