@@ -700,9 +700,10 @@ def _both(document: dict[str, Any], vm: str, **options: Any) -> tuple[Any, Any]:
         ["https://www.w3.org/ns/credentials/v2", "https://example.org/v1"],
         ["https://www.w3.org/ns/credentials/v2", {"@vocab": "https://example.org/#"}],
         {"@vocab": "https://example.org/#"},
+        [{"@vocab": "https://example.org/#"}],
         [],
     ],
-    ids=["none", "string", "list", "list-with-object", "object", "empty-list"],
+    ids=["none", "string", "list", "list-with-object", "object", "list-of-objects", "empty-list"],
 )
 def test_secure_canonical_makes_a_new_configuration_as_add_proof_does(context: Any) -> None:
     document: dict[str, Any] = {"name": "x", "n": [1, 2]}
@@ -764,8 +765,107 @@ def test_secure_canonical_says_why_it_refuses() -> None:
         (UNSIGNED, {"verification_method": 7}, "verification_method must be a non-empty URL"),
         (UNSIGNED, {"proof_purpose": ""}, "proof_purpose must be a non-empty string"),
         (UNSIGNED, {"proof_purpose": None}, "proof_purpose must be a non-empty string"),
+        (UNSIGNED, {"created": 1677281798}, "created must be a datetime or an RFC 3339 string"),
     ]:
         kwargs: dict[str, Any] = {"verification_method": VM, "created": CREATED, **options}
         with pytest.raises(BadInput) as caught:
             secure_canonical(document, signer, **kwargs)  # type: ignore[arg-type]
         assert caught.value.detail == message or caught.value.detail.startswith(message)
+
+
+def test_a_document_with_one_context_string_verifies() -> None:
+    document = {"@context": "https://www.w3.org/ns/credentials/v2", "name": "x"}
+    signed = add_proof(document, SIGNER, verification_method=VM, created=CREATED)
+    assert signed["proof"]["@context"] == "https://www.w3.org/ns/credentials/v2"
+    assert _single(signed).ok
+    other = dict(signed, **{"@context": "https://www.w3.org/2018/credentials/v1"})
+    assert _single(other).reason == "document @context does not start with the proof's @context"
+
+
+def test_a_null_context_is_no_context_to_start_with() -> None:
+    # A proof whose @context is null does not vouch for a document whose @context is null:
+    # the document has no context values, so it cannot start with the proof's.
+    signed = add_proof(
+        {"@context": None, "name": "x"}, SIGNER, verification_method=VM, created=CREATED
+    )
+    assert signed["proof"]["@context"] is None
+    assert _single(signed).reason == "document @context does not start with the proof's @context"
+
+
+# --- what create_proof and its building blocks refuse, and keep (issue 20: mutation testing) ---
+
+
+@pytest.mark.parametrize(
+    ("document", "options", "message"),
+    [
+        (["x"], {}, "only a JSON object can be secured"),
+        (
+            UNSIGNED,
+            {"verification_method": ""},
+            "verification_method must be a non-empty URL string",
+        ),
+        (UNSIGNED, {"proof_purpose": ""}, "proof_purpose must be a non-empty string"),
+        (UNSIGNED, {"proof_purpose": 7}, "proof_purpose must be a non-empty string"),
+        (UNSIGNED, {"created": 1677281798}, "created must be a datetime or an RFC 3339 string"),
+        (UNSIGNED, {"expires": 1677281798}, "expires must be a datetime or an RFC 3339 string"),
+        (
+            UNSIGNED,
+            {"previous_proof": 5},
+            "previous_proof must be a proof id or a list of proof ids",
+        ),
+        (
+            UNSIGNED,
+            {"previous_proof": [1]},
+            "previous_proof must be a proof id or a list of proof ids",
+        ),
+    ],
+    ids=[
+        "not-object",
+        "no-method",
+        "no-purpose",
+        "purpose-number",
+        "created",
+        "expires",
+        "previous-number",
+        "previous-list-of-number",
+    ],
+)
+def test_create_proof_says_why_it_refuses(
+    document: Any, options: dict[str, Any], message: str
+) -> None:
+    kwargs: dict[str, Any] = {"verification_method": VM, "created": CREATED, **options}
+    with pytest.raises(BadInput) as caught:
+        create_proof(document, SIGNER, **kwargs)
+    assert caught.value.detail == message
+
+
+def test_create_proof_writes_a_datetime_to_the_microsecond_trimmed() -> None:
+    created = datetime(2026, 11, 23, 12, 0, 0, 120000, tzinfo=UTC)
+    proof = create_proof(UNSIGNED, SIGNER, verification_method=VM, created=created, expires=created)
+    assert proof["created"] == proof["expires"] == "2026-11-23T12:00:00.12Z"
+
+
+def test_create_proof_keeps_no_reference_to_the_callers_lists() -> None:
+    one = add_proof(UNSIGNED, SIGNER, verification_method=VM_A, created=CREATED, proof_id="urn:p1")
+    document = copy.deepcopy(one)
+    previous = ["urn:p1"]
+    proof = create_proof(
+        document, OTHER, verification_method=VM_B, created=CREATED, previous_proof=previous
+    )
+    previous.append("urn:changed")
+    document["@context"].append("https://changed.example/v1")
+    assert proof["previousProof"] == ["urn:p1"]
+    assert proof["@context"] == UNSIGNED["@context"]
+
+
+def test_unsecured_and_proof_configuration_say_why_they_refuse() -> None:
+    with pytest.raises(BadInput) as caught:
+        unsecured(["x"])  # type: ignore[arg-type]
+    assert caught.value.detail == "a secured document is a JSON object"
+    options = {k: v for k, v in PROOF_CONFIG.items() if k != "@context"}
+    for wrong in ({"cryptosuite": "ecdsa-jcs-2019"}, {"type": "Ed25519Signature2020"}):
+        with pytest.raises(BadInput) as caught:
+            proof_configuration(UNSIGNED, options | wrong)
+        assert caught.value.detail == "proof options are not DataIntegrityProof / eddsa-jcs-2022"
+    # proofValue is never part of the configuration.
+    assert proof_configuration(UNSIGNED, options | {"proofValue": "z1"}) == PROOF_CONFIG

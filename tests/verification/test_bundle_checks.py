@@ -180,7 +180,7 @@ def _governance_signed(body: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _governed(*, withdrawn_before: bool = False) -> dict[str, Any]:
+def _governed(*, withdrawn_before: bool = False, type_after: bool = False) -> dict[str, Any]:
     """A credential (entry 5) issued under an authorisation (entry 3) of a type registered on
     the ledger (entry 4), signed by a governance key (entry 2), all in its bundle."""
     world = World()
@@ -213,7 +213,8 @@ def _governed(*, withdrawn_before: bool = False) -> dict[str, Any]:
         },
         "https://registry.example",
     )
-    typed = world.append("type.registered", {"credentialType": _governance_signed(definition)})
+    typed_entry = {"credentialType": _governance_signed(definition)}
+    typed = None if type_after else world.append("type.registered", typed_entry)
     withdrawals = []
     if withdrawn_before:
         body = {"id": "urn:uuid:1", "type": "AuthorisationWithdrawal", "authorisation": AUTH_ID}
@@ -221,6 +222,8 @@ def _governed(*, withdrawn_before: bool = False) -> dict[str, Any]:
             world.append("authorisation.withdrawn", {"withdrawal": _governance_signed(body)})
         )
     cred = world.issue(KEY1)
+    if typed is None:
+        typed = world.append("type.registered", typed_entry)
     bundle = world.bundle(cred)
     note = parse_tlog_proof(bundle["proof"])[2]
 
@@ -338,13 +341,15 @@ def test_unusable_parts_are_named_by_their_pointers() -> None:
     }
 
 
-def test_a_ledger_check_on_too_deep_input_says_so() -> None:
+def test_a_credential_nested_too_deeply_is_not_the_one_logged() -> None:
     _, bundle = standard()
     deep: Any = "x"
     for _ in range(100_000):
         deep = [deep]
     bundle["credential"]["credentialSubject"]["deep"] = deep
-    assert failures(run(bundle))["ledger_inclusion"] == "input is nested too deeply"
+    assert failures(run(bundle))["ledger_inclusion"] == (
+        "the presented credential differs from the one logged in entry 2"
+    )
 
 
 def test_each_status_list_is_fetched_by_its_own_url() -> None:
@@ -438,3 +443,48 @@ def test_the_key_of_a_logged_status_list_is_judged_in_ledger_order() -> None:
         f"status list {STATUS_URL}: key {DID}#key-1 was added at {STAMP}, after the status list "
         "was signed (2025-12-01T00:00:00Z)"
     )
+
+
+def test_an_authorisation_or_type_entry_nested_too_deeply_is_unproven() -> None:
+    bundle = _governed()
+    deep: Any = "x"
+    for _ in range(100_000):
+        deep = [deep]
+    bundle["authorisation"]["entry"]["payload"]["deep"] = deep
+    bundle[TYPE_MEMBER]["entry"]["payload"]["deep"] = deep
+    too_deep = (
+        "is not proven on the ledger: the entry has no canonical form: JSON nested too deeply"
+    )
+    assert failures(run(bundle)) == {
+        "issuer_trusted": f"the authorisation entry {too_deep}",
+        "schema": f"the credential type entry {too_deep}",
+    }
+
+
+def test_key_or_status_entries_nested_too_deeply_are_unproven_not_an_exception() -> None:
+    # They are read before any check runs (the key history, the ledger's status entries):
+    # canonicalize once raised RecursionError for them, and verify_bundle with it.
+    deep: Any = "x"
+    for _ in range(100_000):
+        deep = [deep]
+    world, bundle = standard()
+    bundle["issuerKeys"][0]["entry"]["payload"]["deep"] = deep
+    unproven = "is not proven: the entry has no canonical form: JSON nested too deeply"
+    assert failures(run(bundle))["key_valid_at_issuance"] == (
+        f"the ledger entry adding key {DID}#key-1 {unproven}"
+    )
+    listing = status_list()
+    published = _publish(world, listing)
+    status = world.bundle(world.entries[2])
+    status["status"] = {"lists": _logged(world, published), "events": []}
+    status["status"]["lists"][0]["entry"]["payload"]["deep"] = deep
+    assert failures(run(status, status_lists=lambda url: listing)) == {
+        "status_logged": "a status entry is not proven: the entry has no canonical form: JSON "
+        "nested too deeply"
+    }
+
+
+def test_a_type_registered_after_the_credential_does_not_decide_its_schema() -> None:
+    assert failures(run(_governed(type_after=True))) == {
+        "schema": "the type was registered at entry 5, after the credential's (4)"
+    }

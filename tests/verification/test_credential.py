@@ -680,8 +680,10 @@ def test_now_must_carry_an_offset() -> None:
         def utcoffset(self, dt: datetime | None) -> timedelta | None:
             return None
 
-    with pytest.raises(BadInput, match="timezone-aware"):
-        verify_credential({}, resolver=LocalResolver(), now=datetime(2026, 1, 1, tzinfo=NoOffset()))
+    for now in (datetime(2026, 1, 1, tzinfo=NoOffset()), "2026-01-01T00:00:00Z", None):
+        with pytest.raises(BadInput) as caught:
+            verify_credential({}, resolver=LocalResolver(), now=now)  # type: ignore[arg-type]
+        assert caught.value.detail == "now must be a timezone-aware datetime"
 
 
 def test_the_checks_run_in_order_with_the_callers_schema_base(issuer: Issuer) -> None:
@@ -714,6 +716,13 @@ def test_the_checks_run_in_order_with_the_callers_schema_base(issuer: Issuer) ->
             {"id": "did:web:gov.example:orgbook:issuers:ns", "name": "NS"},
             ("https://gov.example/orgbook/schemas", "http://gov.example/orgbook/schemas"),
         ),
+        (  # a registry whose own path holds "issuers": the last /issuers/ names the issuer
+            "did:web:gov.example:issuers:orgbook:issuers:ns",
+            (
+                "https://gov.example/issuers/orgbook/schemas",
+                "http://gov.example/issuers/orgbook/schemas",
+            ),
+        ),
         ("did:web:registry.test", ()),
         ("did:web:registry.test:registers:bc", ()),
         ("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", ()),
@@ -726,3 +735,25 @@ def test_the_checks_run_in_order_with_the_callers_schema_base(issuer: Issuer) ->
 )
 def test_registry_schema_bases(issuer_value: Any, bases: tuple[str, ...]) -> None:
     assert registry_schema_bases(issuer_value) == bases
+
+
+def test_a_validity_date_nested_too_deeply_is_reported_by_its_check(
+    issuer: Issuer, cred: dict[str, Any]
+) -> None:
+    deep: Any = "2020-01-01T00:00:00Z"
+    for _ in range(100_000):
+        deep = [deep]
+    assert failed(verify(issuer, cred | {"validFrom": deep}))["validity_period"] == (
+        "credential is nested too deeply"
+    )
+
+
+def test_every_schema_applied_is_named(cred: dict[str, Any]) -> None:
+    # The common envelope's schema is the one orgbook holds that allows a list of schemas.
+    common = "https://orgbook.example/schemas/credentials/common/1.0.json"
+    listed = [{"id": common, "type": "JsonSchema"}, {"id": common, "type": "JsonSchema"}]
+    check = check_schema(cred | {"credentialSchema": listed})
+    assert (check.outcome, check.reason) == (
+        "pass",
+        f"conforms to the VC 2.0 data model and {common}, {common}",
+    )
