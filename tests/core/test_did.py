@@ -313,7 +313,9 @@ def test_local_resolver_resolves_did_key_and_copies() -> None:
     resolver.add(doc)
     got = resolver.resolve(ISSUER)
     got["id"] = "mutated"
+    got["verificationMethod"][0]["publicKeyMultibase"] = encode_multikey_ed25519(KEY_B)
     assert resolver.resolve(ISSUER)["id"] == ISSUER
+    assert resolve_verification_method(resolver, f"{ISSUER}#key-1").public_key == KEY_A
     assert resolver.resolve(SPEC_DID)["id"] == SPEC_DID
     with pytest.raises(NotFound):
         resolver.resolve("did:web:unknown.example")
@@ -410,6 +412,49 @@ def test_verification_method_variants() -> None:
         "assertionMethod",
         "keyAgreement",
     }
+
+
+class _ListResolver:
+    """A resolver whose "document" is a JSON array."""
+
+    def resolve(self, did: str) -> Any:
+        return [did]
+
+
+@pytest.mark.parametrize(
+    ("resolver", "vm_id", "detail"),
+    [
+        (_doc_with(_method()), "https://example.com#k", "a verification method id is a DID URL"),
+        (
+            _ListResolver(),
+            f"{ISSUER}#k",
+            f"the DID document of {ISSUER!r} is not a JSON object",
+        ),
+        (
+            LocalResolver({ISSUER: {"id": "did:web:evil.example", "verificationMethod": []}}),
+            f"{ISSUER}#k",
+            f"the DID document of {ISSUER!r} has id 'did:web:evil.example'",
+        ),
+        (
+            # The DID is what comes before the first '#': this DID's document has no such method.
+            _doc_with(_method()),
+            f"{ISSUER}#k#k",
+            f"verification method '{ISSUER}#k#k' is not in the DID document",
+        ),
+        (
+            LocalResolver({ISSUER: {"id": ISSUER, "verificationMethod": None}}),
+            f"{ISSUER}#k",
+            f"verification method '{ISSUER}#k' is not in the DID document",
+        ),
+    ],
+    ids=["not-a-did-url", "not-an-object", "other-id", "two-fragments", "null-methods"],
+)
+def test_verification_method_refusals_say_what_is_wrong(
+    resolver: DidResolver, vm_id: str, detail: str
+) -> None:
+    with pytest.raises((BadInput, NotFound)) as err:
+        resolve_verification_method(resolver, vm_id)
+    assert err.value.detail == detail
 
 
 @pytest.mark.parametrize(

@@ -189,6 +189,12 @@ def test_text_with_blank_lines_and_unicode_round_trips() -> None:
 
 def test_duplicate_signers_sign_once() -> None:
     assert sign_note(TEXT, [ALICE, ALICE]) == SIGNED
+    # A repeated signer is skipped, not the end of the list.
+    assert sign_note(TEXT, [ALICE, ALICE, BOB]) == sign_note(TEXT, [ALICE, BOB])
+    assert [s.name for s in parse_note(sign_note(TEXT, [ALICE, ALICE, BOB])).signatures] == [
+        ALICE.name,
+        BOB.name,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -687,6 +693,11 @@ REFUSALS: dict[str, tuple[Callable[[], object], type[Exception], str]] = {
         lambda: sign_note("\ud800\n", [ALICE]),
         MalformedNote,
         "note text is not valid UTF-8",
+    ),
+    "text-control-character": (
+        lambda: sign_note("a\x01b\n", [ALICE]),
+        MalformedNote,
+        "note text contains control character U+0001 at 1",
     ),
     "sign-without-signers": (
         lambda: sign_note(TEXT, []),
