@@ -869,3 +869,23 @@ def test_unsecured_and_proof_configuration_say_why_they_refuse() -> None:
         assert caught.value.detail == "proof options are not DataIntegrityProof / eddsa-jcs-2022"
     # proofValue is never part of the configuration.
     assert proof_configuration(UNSIGNED, options | {"proofValue": "z1"}) == PROOF_CONFIG
+
+
+def test_a_chained_proof_failing_with_the_proof_it_names_keeps_its_own_fields() -> None:
+    chain = _chain()
+
+    def keys(vm: str) -> bytes:  # the first proof's key is unknown: it fails, the second with it
+        if vm == VM_B:
+            return OTHER.public_key
+        raise NotFound("key-a was never registered")
+
+    second = verify_proofs(chain, resolve_key=keys)[1]
+    assert second == ProofResult(
+        False,
+        "previous proof 'urn:p1' does not verify",
+        "urn:p2",
+        VM_B,
+        "2023-02-25T00:00:00Z",
+        "assertionMethod",
+    )
+    assert second.ok is False
