@@ -2,7 +2,8 @@
 
     python bench/load_bench.py [--orgs 2000 | --data-dir DIR --port P] [--workers 1,2]
                                [--connections 1,8,64] [--seconds 5] [--classes search,verify…]
-                               [--server uvicorn|uvicorn-h11|granian] [--json out.json]
+                               [--server uvicorn|uvicorn-uvloop|uvicorn-h11|granian]
+                               [--variants SERVER[@CHECKOUT],…] [--json out.json]
 
 Builds the demo registry (``orgbook demo --no-serve``, ``--orgs`` organisations, SQLite) unless
 ``--data-dir`` names one already built (``orgbook demo --data-dir DIR --port P --no-serve``;
@@ -10,13 +11,18 @@ it is served on that port, ``--port``, which its public URL and ledger origin na
 request file per endpoint class from its database (distinct organisations, credentials, ledger
 indexes; search and autocomplete terms drawn from the names; bundles downloaded once and posted
 to ``POST /api/v1/verify``), then for each worker count starts ``orgbook serve --workers N`` on
-127.0.0.1 (or, to compare servers, granian or uvicorn with h11 and asyncio on
-:func:`orgbook.app.app_factory`: ``--server granian|uvicorn-h11``), rate limits off,
-and runs ``wrk`` (``bench/load_requests.lua``) for ``--seconds`` per class and per connection
-count. It prints, per row: requests/s, p50, p99, errors (connect, read, write, timeouts,
+127.0.0.1 (or, to compare servers, granian, uvicorn with uvloop and httptools, or uvicorn with
+h11, on :func:`orgbook.app.app_factory`: ``--server granian|uvicorn-uvloop|uvicorn-h11``), rate
+limits off, and runs ``wrk`` (``bench/load_requests.lua``) for ``--seconds`` per class and per
+connection count. It prints, per row: requests/s, p50, p99, errors (connect, read, write, timeouts,
 non-2xx) and the server's CPU milliseconds per request (all its processes; the stable figure on
 a shared machine). Bounded: classes × connection counts × worker counts runs of ``--seconds``
 each, plus start-up.
+
+Before/after in one run (the machine is shared: figures taken minutes apart are not comparable):
+``--variants uvicorn@/path/to/other/checkout,uvicorn`` serves each class from each variant in
+turn (a variant is a ``--server`` value, optionally ``@`` a checkout of orgbook put first on
+``PYTHONPATH``), so the rows of one class are seconds apart.
 """
 
 from __future__ import annotations
@@ -49,6 +55,18 @@ CLASSES = (
     "verify",
 )
 TICKS = os.sysconf("SC_CLK_TCK")
+SERVERS = ("uvicorn", "uvicorn-uvloop", "uvicorn-h11", "granian", "granian-uvloop")
+
+
+def parse_variants(spec: str) -> list[tuple[str, Path | None]]:
+    """``SERVER[@CHECKOUT],…`` → ``[(server, checkout or None), …]``."""
+    out: list[tuple[str, Path | None]] = []
+    for item in filter(None, spec.split(",")):
+        server, _, source = item.partition("@")
+        if server not in SERVERS:
+            raise SystemExit(f"load_bench: unknown server {server!r} (one of {', '.join(SERVERS)})")
+        out.append((server, Path(source).resolve() if source else None))
+    return out
 
 
 def build_demo(data_dir: Path, orgs: int, port: int) -> None:
@@ -116,9 +134,19 @@ def cpu_ticks(pid: int) -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, workers: int, server: str, port: int, log: Path) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        workers: int,
+        server: str,
+        port: int,
+        log: Path,
+        source: Path | None = None,
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         env = dict(os.environ)
+        if source is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
         env.update(
             ORGBOOK_DATA_DIR=str(data_dir),
             ORGBOOK_PUBLIC_URL=f"http://127.0.0.1:{port}",
@@ -126,7 +154,7 @@ class Server:
             ORGBOOK_VERIFY_RATE_LIMIT_PER_MINUTE="0",
             ORGBOOK_ISSUER_RATE_LIMIT_PER_MINUTE="0",
         )
-        if server == "granian":
+        if server.startswith("granian"):
             granian = shutil.which("granian") or str(Path(sys.executable).parent / "granian")
             argv = [
                 granian,
@@ -134,7 +162,7 @@ class Server:
                 "asgi",
                 "--factory",
                 "--loop",
-                "uvloop",
+                "uvloop" if server == "granian-uvloop" else "asyncio",
                 "--no-ws",
                 "--log-level",
                 "warning",
@@ -146,9 +174,11 @@ class Server:
                 str(port),
                 "orgbook.app:app_factory",
             ]
-        elif server == "uvicorn-h11":  # uvicorn's pure-Python parser and asyncio's loop
-            argv = [sys.executable, "-m", "uvicorn", "--factory", "--http", "h11"]
-            argv += ["--loop", "asyncio", "--no-access-log", "--log-level", "warning"]
+        elif server in ("uvicorn-h11", "uvicorn-uvloop"):
+            # h11: uvicorn's pure-Python parser on asyncio; uvloop: httptools on uvloop
+            http, loop = ("h11", "asyncio") if server == "uvicorn-h11" else ("httptools", "uvloop")
+            argv = [sys.executable, "-m", "uvicorn", "--factory", "--http", http]
+            argv += ["--loop", loop, "--no-access-log", "--log-level", "warning"]
             argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
             argv += ["orgbook.app:app_factory"]
         else:
@@ -186,6 +216,32 @@ def run_wrk(url: str, requests: Path, connections: int, seconds: int) -> dict[st
     return result
 
 
+def measure(
+    server: Server, requests: Path, connections: list[int], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """One row per connection count: ``wrk`` on ``requests`` against ``server``."""
+    rows = []
+    run_wrk(server.url, requests, 8, 1)  # warm caches and connections
+    for conns in connections:
+        before = cpu_ticks(server.process.pid)
+        result = run_wrk(server.url, requests, conns, args.seconds)
+        ticks = cpu_ticks(server.process.pid) - before
+        errors = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
+        rows.append(
+            {
+                "connections": conns,
+                "rps": result["requests"] / result["seconds"],
+                "p50_ms": result["p50_us"] / 1000,
+                "p99_ms": result["p99_us"] / 1000,
+                "errors": errors,
+                "cpu_ms_per_request": ticks / TICKS * 1000 / max(1, result["requests"]),
+                "load": os.getloadavg()[0],
+                **result,
+            }
+        )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orgs", type=int, default=2000)
@@ -193,8 +249,10 @@ def main() -> int:
     parser.add_argument("--workers", default=f"1,{os.cpu_count() or 1}")
     parser.add_argument("--connections", default="1,8,64")
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--server", choices=SERVERS, default="uvicorn")
     parser.add_argument(
-        "--server", choices=("uvicorn", "uvicorn-h11", "granian"), default="uvicorn"
+        "--variants",
+        help="SERVER[@CHECKOUT],… served in turn for each class (default: --server alone)",
     )
     parser.add_argument("--classes", default=",".join(CLASSES))
     parser.add_argument(
@@ -220,51 +278,39 @@ def main() -> int:
             print(f"building the demo registry ({args.orgs:,} organisations)…", file=sys.stderr)
             build_demo(data_dir, args.orgs, args.port)
         rows: list[dict[str, Any]] = []
+        variants = parse_variants(args.variants or args.server)
+        named = {v: v[0] + (f"@{v[1].name}" if v[1] else "") for v in variants}
         load = os.getloadavg()[0]
-        print(f"load average at start: {load:.2f}; {os.cpu_count()} cores; server {args.server}")
+        print(f"load average at start: {load:.2f}; {os.cpu_count()} cores")
+        width = max(7, *(len(n) for n in named.values()))
         header = (
-            f"{'workers':>7} {'class':<12} {'conns':>5} {'req/s':>8} {'p50 ms':>8} "
-            f"{'p99 ms':>8} {'errors':>6} {'cpu ms/req':>10} {'load':>5}"
+            f"{'variant':<{width}} {'workers':>7} {'class':<12} {'conns':>5} {'req/s':>8} "
+            f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'cpu ms/req':>10} {'load':>5}"
         )
         print(header)
         for count in workers:
-            port = args.port
-            server = Server(data_dir, count, args.server, port, work / f"server-{count}.log")
-            try:
-                if not (work / "verify.txt").exists():
-                    request_files(data_dir, server.url, work)
-                for kind in classes:
-                    requests = work / f"{kind}.txt"
-                    run_wrk(server.url, requests, 8, 1)  # warm caches and connections
-                    for conns in connections:
-                        before = cpu_ticks(server.process.pid)
-                        result = run_wrk(server.url, requests, conns, args.seconds)
-                        ticks = cpu_ticks(server.process.pid) - before
-                        errors = sum(
-                            result[k] for k in ("connect", "read", "write", "status", "timeout")
-                        )
-                        row = {
-                            "server": args.server,
-                            "workers": count,
-                            "class": kind,
-                            "connections": conns,
-                            "rps": result["requests"] / result["seconds"],
-                            "p50_ms": result["p50_us"] / 1000,
-                            "p99_ms": result["p99_us"] / 1000,
-                            "errors": errors,
-                            "cpu_ms_per_request": ticks / TICKS * 1000 / max(1, result["requests"]),
-                            "load": os.getloadavg()[0],
-                            **result,
-                        }
-                        rows.append(row)
-                        print(
-                            f"{count:>7} {kind:<12} {conns:>5} {row['rps']:>8.0f} "
-                            f"{row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} {errors:>6} "
-                            f"{row['cpu_ms_per_request']:>10.2f} {row['load']:>5.1f}",
-                            flush=True,
-                        )
-            finally:
-                server.stop()
+            for kind in classes:
+                for variant in variants:
+                    server, source = variant
+                    log = work / f"server-{count}.log"
+                    running = Server(data_dir, count, server, args.port, log, source)
+                    try:
+                        if not (work / "verify.txt").exists():
+                            request_files(data_dir, running.url, work)
+                        for row in measure(running, work / f"{kind}.txt", connections, args):
+                            row.update(variant=named[variant], server=server, workers=count)
+                            row["class"] = kind
+                            rows.append(row)
+                            print(
+                                f"{row['variant']:<{width}} {count:>7} {kind:<12} "
+                                f"{row['connections']:>5} {row['rps']:>8.0f} "
+                                f"{row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "
+                                f"{row['errors']:>6} {row['cpu_ms_per_request']:>10.2f} "
+                                f"{row['load']:>5.1f}",
+                                flush=True,
+                            )
+                    finally:
+                        running.stop()
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -45,6 +45,7 @@ from orgbook.http.problems import (
     install_problem_handlers,
 )
 from orgbook.http.ratelimit import RateLimiter
+from orgbook.http.routing import PooledRoute, configure_read_pool
 from orgbook.http.serving import limit_threads
 from orgbook.issuer import api as issuer_api
 from orgbook.issuer import authorised_api, binding_api, oid4vci_api, vcapi_issue
@@ -138,7 +139,9 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
     {
         "name": "wallets",
         "description": "OpenID for Verifiable Credential Issuance 1.0 (pre-authorised code): "
-        "issuer metadata, credential offers, token, nonce and credential endpoints.",
+        "issuer metadata, credential offers, token, nonce and credential endpoints. Browser "
+        "wallets on other origins may call them (CORS, Authorization allowed) when their origin "
+        "is among ORGBOOK_CORS_ORIGINS; never with credentials.",
     },
     {"name": "statistics", "description": "Public statistics, as of a signed checkpoint."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -298,7 +301,9 @@ def create_app(
         # Migrations at start-up: one query when already at head; replicas starting together
         # queue on the migration lock.
         await run_in_threadpool(upgrade, app_engine)
-        limit_threads(settings.threads)  # orgbook.http.serving: why few threads per process
+        # orgbook.http.serving: why few threads per process; orgbook.http.routing: why its own
+        limit_threads(settings.threads)
+        configure_read_pool(settings.threads)
         try:
             yield
         finally:
@@ -315,6 +320,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.router.route_class = PooledRoute  # routes added to the app itself (orgbook.http.routing)
     app.state.settings = settings
     app.state.engine = app_engine
     app.state.registry = registry

@@ -165,7 +165,11 @@ def canonicalize(value: Any) -> bytes:
             return orjson.dumps(value, default=_fragment, option=_ORJSON_OPTS)
         except (TypeError, orjson.JSONEncodeError):
             pass  # lone surrogates and the like: let the reference produce the precise error
-    return canonicalize_reference(_plain(value))
+    try:
+        plain = _plain(value)
+    except RecursionError as exc:
+        raise CanonicalizationError("JSON nested too deeply") from exc
+    return canonicalize_reference(plain)
 
 
 def is_fast_path_safe(value: Any) -> bool:

@@ -60,6 +60,7 @@ from orgbook.http.deps import EngineDep
 from orgbook.http.middleware import no_store
 from orgbook.http.problems import HEADERS_ATTR, PROBLEM_RESPONSES
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.storage.engine import reading
 
 __all__ = ["install", "router", "worker_enabled"]
@@ -181,7 +182,7 @@ def _export_slots(request: Request) -> threading.BoundedSemaphore:
     return slots
 
 
-export_routes = APIRouter()
+export_routes = APIRouter(route_class=PooledRoute)
 """The export route (module-level; :func:`router` includes it last)."""
 
 
@@ -249,7 +250,7 @@ def router(settings: Settings) -> APIRouter:
     """The feed and its stream, declared with this deployment's bounds (the OpenAPI document
     states the longest ``wait`` and ``timeout`` this server takes), then the module-level
     subscription and export routes."""
-    api = APIRouter(prefix="/api/v1", tags=["subscriptions"])
+    api = APIRouter(route_class=PooledRoute, prefix="/api/v1", tags=["subscriptions"])
     # Bounds from the deployment, so that the OpenAPI document declares what this server takes.
     max_wait = min(MAX_WAIT, settings.feed_max_wait_seconds)
     max_stream = settings.feed_stream_max_seconds

@@ -29,6 +29,7 @@ from orgbook.http.deps import EngineDep
 from orgbook.http.middleware import no_store
 from orgbook.http.problems import HEADERS_ATTR
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.storage.engine import reading
 
 __all__ = ["routes"]
@@ -64,6 +65,7 @@ def _sub_out(sub: webhooks.Subscription) -> SubscriptionOut:
 
 
 routes = APIRouter(
+    route_class=PooledRoute,
     prefix="/subscriptions",
     dependencies=[rate_limited("read"), Depends(no_store)],
     responses={401: {"description": "No valid subscriber API key."}},

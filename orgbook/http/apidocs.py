@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, Response
 
 from orgbook.core.datafiles import data_path
 from orgbook.http.caching import asset_response, etag_for
+from orgbook.http.routing import PooledRoute
 
 __all__ = ["ASSET_PREFIX", "DOCS_URL", "REDOC_URL", "docs_assets", "routes"]
 
@@ -67,7 +68,7 @@ def _page(title: str, head: str, body: str, asset: Callable[[str], str]) -> str:
     )
 
 
-routes = APIRouter(include_in_schema=False)
+routes = APIRouter(route_class=PooledRoute, include_in_schema=False)
 """``/docs``, ``/redoc`` and ``/docs/assets/{name}`` (not in the OpenAPI document)."""
 
 

@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orgbook.core.errors import PROBLEM_BASE, OrgBookError
 from orgbook.http.deps import EngineDep
+from orgbook.http.routing import PooledRoute
 from orgbook.storage.engine import read_only
 
 __all__ = [
@@ -141,7 +142,7 @@ def _readyz_description(head: str) -> str:
     )
 
 
-routes = APIRouter(tags=["health"])
+routes = APIRouter(route_class=PooledRoute, tags=["health"])
 """``/healthz`` and ``/readyz``; :func:`router` writes the migration head into the latter's
 description."""
 

@@ -43,6 +43,8 @@ from sqlalchemy import Engine, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orgbook.http.routing import PooledRoute
+
 __all__ = [
     "BUCKETS",
     "CONTENT_TYPE",
@@ -353,7 +355,7 @@ class MetricsMiddleware:
             )
 
 
-routes = APIRouter()
+routes = APIRouter(route_class=PooledRoute)
 """``GET /metrics`` (not in the OpenAPI document; keep it off the public proxy)."""
 
 

@@ -10,8 +10,8 @@
   byte is read; a streamed body is counted and cut off at the limit, also with 413.
 - :class:`SecurityHeadersMiddleware`: ``nosniff`` everywhere; CSP, frame and referrer policies
   for HTML pages.
-- :class:`PathCORSMiddleware`: Starlette's ``CORSMiddleware`` for public paths only; issuer paths
-  (``/api/v1/issuer/…``) get their own, closed by default.
+- :class:`PathCORSMiddleware`: Starlette's ``CORSMiddleware`` for public paths and the
+  OpenID4VCI endpoints only; issuer paths (``/api/v1/issuer/…``) get their own, closed by default.
 
 Order (outermost first): request context, security headers, CORS, body limit, then FastAPI's
 exception handling and the routes.
@@ -65,6 +65,11 @@ PUBLIC_CORS_PREFIXES = (
     "/challenges",
 )
 """Paths a browser on another origin may read: the public API and what verifiers fetch."""
+
+WALLET_CORS_PREFIXES = ("/oid4vci/",)
+"""The OpenID4VCI endpoints a browser wallet calls (offer by reference, token, nonce,
+credential): open to the public API's origins, with ``Authorization`` (the access token) allowed
+and ``WWW-Authenticate`` exposed. The issuer metadata is under ``/.well-known/`` already."""
 
 
 class _RequestIds:
@@ -349,6 +354,8 @@ EXPOSED_HEADERS = (
     "X-Request-ID",
 )
 
+WALLET_EXPOSED_HEADERS = (*EXPOSED_HEADERS, "WWW-Authenticate")  # an invalid_token says why
+
 
 def is_issuer_path(path: str) -> bool:
     return path == ISSUER_PREFIX or path.startswith(ISSUER_PREFIX + "/")
@@ -359,7 +366,9 @@ def is_public_cors_path(path: str) -> bool:
 
 
 class PathCORSMiddleware:
-    """CORS by path: public paths open to ``public_origins``, issuer paths to ``issuer_origins``."""
+    """CORS by path: public paths (and the OpenID4VCI endpoints, :data:`WALLET_CORS_PREFIXES`)
+    open to ``public_origins``, issuer paths to ``issuer_origins``; other paths (the web pages)
+    get no CORS headers. Never ``Access-Control-Allow-Credentials``: ``*`` is safe to allow."""
 
     def __init__(
         self,
@@ -378,6 +387,10 @@ class PathCORSMiddleware:
             (b"access-control-allow-origin", b"*"),
             (b"access-control-expose-headers", ", ".join(EXPOSED_HEADERS).encode()),
         )
+        self.wallet_static_headers = (
+            (b"access-control-allow-origin", b"*"),
+            (b"access-control-expose-headers", ", ".join(WALLET_EXPOSED_HEADERS).encode()),
+        )
         if "*" in issuer:
             raise ValueError("the issuer API must not be CORS-open to every origin")
         self.public: ASGIApp = (
@@ -387,6 +400,18 @@ class PathCORSMiddleware:
                 allow_methods=("GET", "HEAD", "POST", "OPTIONS"),
                 allow_headers=PUBLIC_CORS_HEADERS,
                 expose_headers=EXPOSED_HEADERS,
+                max_age=86400,
+            )
+            if public
+            else app
+        )
+        self.wallet: ASGIApp = (
+            CORSMiddleware(
+                app,
+                allow_origins=public,
+                allow_methods=("GET", "HEAD", "POST", "OPTIONS"),
+                allow_headers=(*PUBLIC_CORS_HEADERS, "Authorization"),
+                expose_headers=WALLET_EXPOSED_HEADERS,
                 max_age=86400,
             )
             if public
@@ -413,16 +438,28 @@ class PathCORSMiddleware:
                 return
             if path.startswith(PUBLIC_CORS_PREFIXES):
                 if self.open_to_all and scope["method"] != "OPTIONS":
-                    await self._open(scope, receive, send)
+                    await self._open(scope, receive, send, self.static_headers)
                     return
                 await self.public(scope, receive, send)
                 return
+            if path.startswith(WALLET_CORS_PREFIXES):
+                if self.open_to_all and scope["method"] != "OPTIONS":
+                    await self._open(scope, receive, send, self.wallet_static_headers)
+                    return
+                await self.wallet(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
-    async def _open(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _open(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: tuple[tuple[bytes, bytes], ...],
+    ) -> None:
         async def send_open(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *self.static_headers]
+                message["headers"] = [*message.get("headers", ()), *headers]
             await send(message)
 
         await self.app(scope, receive, send_open)
@@ -441,6 +478,7 @@ __all__ = [
     "OWN_ERROR_BODY_SCOPE_KEY",
     "PUBLIC_CORS_PREFIXES",
     "REQUEST_ID_HEADER",
+    "WALLET_CORS_PREFIXES",
     "BodyLimitMiddleware",
     "PathCORSMiddleware",
     "RequestContextMiddleware",

@@ -1,14 +1,19 @@
 """How the application is served: the HTTP server, its worker processes and threads per process.
 
-What it owns: ``orgbook serve``'s server (uvicorn with uvloop and httptools; docs/performance.md
-compares it with h11 and granian, which came out ahead on one worker), ``--workers N``
+What it owns: ``orgbook serve``'s server (uvicorn with asyncio's loop and httptools;
+docs/performance.md, "Which HTTP server", compares it with uvloop, h11 and granian), ``--workers N``
 processes (default: one per core the process may run on) and the size of each process's thread
 pool. Every worker builds its application with the factory it is given
 (:func:`orgbook.app.app_factory`, also the import target of another ASGI server, e.g.
 ``granian --factory``).
 
-Why processes: one CPython process runs Python on one core at a time. Why few threads: FastAPI
-runs plain ``def`` routes (the database reads) in anyio's thread pool, 40 threads by default.
+Why asyncio and not uvloop: measured side by side under 64 connections, uvloop's p99 was several
+times asyncio's (some connections waited seconds while others were answered at once), for
+little or no throughput gained.
+
+Why processes: one CPython process runs Python on one core at a time. Why few threads: plain
+``def`` routes (the database reads) ran in anyio's thread pool, 40 threads by default
+(they now run on ``orgbook.http.routing``'s executor, as wide as ``ORGBOOK_THREADS``).
 Under 64 concurrent searches those 40 threads each held a SQLite connection (the pool opened and
 closed the ones beyond its size on every request) and contended for the GIL, which sqlite3
 releases and re-takes on every row: throughput fell as clients were added. A few threads per
@@ -43,7 +48,7 @@ __all__ = [
     "worker_count",
 ]
 
-LOOP = "uvloop"
+LOOP = "asyncio"
 HTTP = "httptools"
 
 

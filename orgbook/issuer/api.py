@@ -31,6 +31,7 @@ from orgbook.config import Settings
 from orgbook.core.errors import OrgBookError
 from orgbook.http.deps import RegistryDep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.issuer import keys_api
 from orgbook.issuer.auth import Caller, CallerDep, CredentialIdPath, no_store
 from orgbook.issuer.models import (
@@ -169,6 +170,7 @@ RECORD_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 routes = APIRouter(
+    route_class=PooledRoute,
     prefix=PREFIX,
     tags=[TAG],
     dependencies=[Depends(no_store), rate_limited("issuer")],

@@ -54,7 +54,7 @@ from orgbook.projections.tables import (
     issuers,
     organisations,
 )
-from orgbook.projections.write import Batch
+from orgbook.projections.write import Batch, valid_until_of
 
 __all__ = ["Issued", "issue_authorised", "resolve_type", "type_slug"]
 
@@ -300,6 +300,7 @@ def issue_authorised(
         supersession_key=skey,
         current=current,
         effective=issued_from,
+        valid_until=valid_until_of(signed),
         event_id=event_id,
         status_index=status_index,
         superseded_by=None if current or previous is None else str(previous.id),

@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 from orgbook.config import Settings
 from orgbook.http.deps import RegistryDep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.issuer.auth import CallerDep, no_store
 from orgbook.issuer.authorised import issue_authorised, resolve_type
 
@@ -62,6 +63,7 @@ class AuthorisedIssued(_Model):
 
 
 routes = APIRouter(
+    route_class=PooledRoute,
     prefix="/api/v1/issuer/credentials",
     tags=["issuer"],
     dependencies=[Depends(no_store), rate_limited("issuer")],

@@ -51,7 +51,7 @@ from orgbook.issuer.keys import Issuer, IssuerKeys, get_issuer
 from orgbook.issuer.service import Issuance, _lock_issuer
 from orgbook.projections.bindings import current_anchor
 from orgbook.projections.tables import organisations
-from orgbook.projections.write import Batch
+from orgbook.projections.write import Batch, valid_until_of
 from orgbook.runtime.registry import Registry
 from orgbook.verification.presentation import check_holder_signature
 from orgbook.verification.report import Check
@@ -295,6 +295,7 @@ def issue_anchor(
             supersession_key="|".join(skey),
             current=True,
             effective=as_utc(at.replace(microsecond=0)),
+            valid_until=valid_until_of(signed),
             event_id=event_id,
             status_index=index,
             superseded_by=None,

@@ -28,6 +28,7 @@ from orgbook.config import Settings
 from orgbook.core.did import DidResolver, LocalResolver
 from orgbook.http.deps import RegistryDep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.issuer import binding
 from orgbook.issuer.auth import CallerDep, no_store
 
@@ -100,6 +101,7 @@ def _out(result: binding.Binding) -> BindingOut:
 
 
 routes = APIRouter(
+    route_class=PooledRoute,
     prefix="/api/v1/issuer/bindings",
     tags=["issuer"],
     dependencies=[Depends(no_store), rate_limited("issuer")],

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from orgbook.core.errors import ConfigurationError
 from orgbook.http.deps import RegistryDep
+from orgbook.http.routing import PooledRoute
 from orgbook.issuer.auth import ApiKeyIdPath, CallerDep
 from orgbook.issuer.keys import create_api_key, revoke_api_key, rotate_key
 from orgbook.issuer.models import (
@@ -33,7 +34,7 @@ from orgbook.runtime.registry import Registry
 
 __all__ = ["routes"]
 
-routes = APIRouter()
+routes = APIRouter(route_class=PooledRoute)
 """The key routes, in the order of the OpenAPI document."""
 
 

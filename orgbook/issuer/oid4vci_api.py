@@ -44,6 +44,7 @@ from orgbook.core.time import format_time
 from orgbook.http.deps import RegistryDep
 from orgbook.http.middleware import OWN_ERROR_BODY_SCOPE_KEY
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.issuer import oid4vci
 from orgbook.issuer.auth import CallerDep, no_store
 from orgbook.projections.tables import organisations
@@ -111,8 +112,9 @@ def _oauth_error(request: Request, err: oid4vci.Oid4vciError) -> JSONResponse:
     return JSONResponse(err.body(), status_code=err.status, headers=headers)
 
 
-routes = APIRouter(tags=["wallets"])
+routes = APIRouter(route_class=PooledRoute, tags=["wallets"])
 issuer_routes = APIRouter(
+    route_class=PooledRoute,
     prefix="/api/v1/issuer/oid4vci",
     tags=["issuer"],
     dependencies=[Depends(no_store), rate_limited("issuer")],
@@ -437,7 +439,7 @@ def offer_page(registry: RegistryDep, handle: str = _HANDLE) -> Response:
 def router(settings: Settings) -> APIRouter:
     """The wallet routes (module-level; ``settings`` is accepted for the shell's interface)."""
     del settings
-    combined = APIRouter()
+    combined = APIRouter(route_class=PooledRoute)
     combined.include_router(issuer_routes)
     combined.include_router(routes)
     return combined

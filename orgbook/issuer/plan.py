@@ -34,7 +34,7 @@ from orgbook.issuer.keys import Issuer
 from orgbook.issuer.mapping import CredentialDraft
 from orgbook.issuer.records import Record
 from orgbook.projections.tables import credential_document, credentials, credentials_with_entry
-from orgbook.projections.write import Batch, chunks
+from orgbook.projections.write import Batch, chunks, valid_until_of
 
 __all__ = [
     "Current",
@@ -194,6 +194,7 @@ def plan_credential(
         supersession_key=skey,
         current=is_current,
         effective=draft.effective,
+        valid_until=valid_until_of(signed),
         event_id=record.event_id,
         status_index=status_index,
         superseded_by=None if is_current or previous is None else previous.id,

@@ -33,6 +33,7 @@ from orgbook.core.credentials import SUBJECT_PREFIX
 from orgbook.core.errors import BadInput, Forbidden, InvalidRecord
 from orgbook.http.deps import RegistryDep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.issuer.auth import CallerDep, no_store
 from orgbook.issuer.authorised import issue_authorised
 
@@ -92,7 +93,11 @@ class IssueCredentialResponse(BaseModel):
     )
 
 
-routes = APIRouter(tags=["vc-api"], dependencies=[Depends(no_store), rate_limited("issuer")])
+routes = APIRouter(
+    route_class=PooledRoute,
+    tags=["vc-api"],
+    dependencies=[Depends(no_store), rate_limited("issuer")],
+)
 
 
 def _vc_type(value: str | list[str]) -> str:

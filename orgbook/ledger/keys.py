@@ -56,9 +56,16 @@ def load_or_create_ledger_key(data_dir: Path, origin: str, passphrase: bytes) ->
         if existing is None:
             write_key_file(vkey_path, (signer.vkey() + "\n").encode("utf-8"), 0o644)
         elif existing.vkey() != signer.vkey():
+            if NoteSigner(existing.name, signer.signer).vkey() == existing.vkey():
+                raise ConfigurationError(
+                    f"this ledger's origin is {existing.name!r} (fixed when it was created, "
+                    f"pinned by its verifiers); this configuration asks for {origin!r}, derived "
+                    "from ORGBOOK_PUBLIC_URL unless set. To serve this ledger at another URL, "
+                    f"keep its origin: ORGBOOK_LEDGER_ORIGIN={existing.name}"
+                )
             raise ConfigurationError(
-                f"{key_path} does not match {vkey_path} "
-                f"(published {existing.name!r}, asked for origin {origin!r})"
+                f"{key_path} is not the key of {vkey_path} (published for origin "
+                f"{existing.name!r}): restore the ledger key that belongs to this data directory"
             )
         return signer
     if vkey_path.exists():

@@ -468,7 +468,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         search_tag,
         ("org_id", "kind", "value"),
-        (),
+        ("valid_until",),
         _explain_organisation,
         search=True,
         org="org_id",

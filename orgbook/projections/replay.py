@@ -35,7 +35,7 @@ from orgbook.projections.tables import (
     status_list_versions,
     status_lists,
 )
-from orgbook.projections.write import STATUS_KINDS, Batch, status_changed
+from orgbook.projections.write import STATUS_KINDS, Batch, status_changed, valid_until_of
 from orgbook.search import delete_org
 from orgbook.verification.authorisation import governance_failure
 
@@ -212,6 +212,7 @@ def _replay_issued(
         supersession_key="|".join(payload["supersessionKey"]),
         current=current,
         effective=_timestamp(credential["validFrom"]),
+        valid_until=valid_until_of(credential),
         event_id=str(payload["eventId"]),
         status_index=_status_index(credential),
         superseded_by=None,

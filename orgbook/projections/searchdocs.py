@@ -2,7 +2,9 @@
 
 The search index (:mod:`orgbook.search`) is a projection too: each organisation's document
 (its names, former and alternate names, numbers, status, issuers and the types of its current
-credentials) is built here from the served tables and handed to the search package's writer.
+credentials, with the latest ``validUntil`` of each issuer and type that only expiring
+credentials give it: search counts those only until then) is built here from the served tables
+and handed to the search package's writer.
 
 * :func:`reindex`: refresh the documents of the organisations a batch touched, in the batch's
   transaction (issuance, revocation, ``ledger replay``);
@@ -17,10 +19,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
+from orgbook.core.time import as_utc
 from orgbook.projections.tables import (
     credentials,
     issuers,
@@ -58,13 +62,31 @@ def reindex(conn: Connection, org_ids: Sequence[str]) -> None:
             names[row.organisation_id].append(row)
         kinds: dict[str, set[str]] = defaultdict(set)
         issuers: dict[str, set[str]] = defaultdict(set)
+        # (org, kind, value) -> the latest validUntil of the credentials giving it; None once
+        # one of them does not expire.
+        until: dict[tuple[str, str, str], datetime | None] = {}
         for cred in conn.execute(
-            select(credentials.c.organisation_id, credentials.c.type, credentials.c.issuer_id)
+            select(
+                credentials.c.organisation_id,
+                credentials.c.type,
+                credentials.c.issuer_id,
+                credentials.c.valid_until,
+            )
             .where(credentials.c.organisation_id.in_(chunk), credentials.c.state == "current")
             .distinct()
         ):
             kinds[cred.organisation_id].add(cred.type)
             issuers[cred.organisation_id].add(cred.issuer_id)
+            when = None if cred.valid_until is None else as_utc(cred.valid_until)
+            for key in (
+                (cred.organisation_id, "c", cred.type),
+                (cred.organisation_id, "i", cred.issuer_id),
+            ):
+                _latest(until, key, when)
+        expiries: dict[str, list[tuple[str, str, datetime]]] = defaultdict(list)
+        for (org_id, kind, value), when in sorted(until.items()):
+            if when is not None:
+                expiries[org_id].append((kind, value, when))
         for org in orgs:
             entries: list[NameEntry] = []
             for row in names[org.id]:
@@ -93,9 +115,25 @@ def reindex(conn: Connection, org_ids: Sequence[str]) -> None:
                     entity_type=org.entity_type,
                     issuers=sorted(issuers[org.id] or {org.issuer_id}),
                     credential_types=sorted(kinds[org.id]),
+                    expiries=expiries[org.id],
                 )
             )
     upsert_orgs(conn, docs)
+
+
+def _latest(
+    until: dict[tuple[str, str, str], datetime | None],
+    key: tuple[str, str, str],
+    when: datetime | None,
+) -> None:
+    """Fold a credential's ``validUntil`` into its tag's: the later one, and None (held until
+    revoked) wins over any time."""
+    if key not in until:
+        until[key] = when
+        return
+    seen = until[key]
+    if seen is not None and (when is None or when > seen):
+        until[key] = when
 
 
 def mark_pending(conn: Connection, org_ids: Sequence[str]) -> None:

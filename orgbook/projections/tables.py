@@ -115,6 +115,9 @@ credentials = Table(
     # contiguous slice of the entry's). See :data:`credential_document`.
     Column("document_offset", Integer, nullable=False),
     Column("document_length", Integer, nullable=False),
+    # The credential's ``validUntil`` (None: it does not expire); search counts its type and
+    # issuer only before it. Last: migration 0015 added it.
+    Column("valid_until", DateTime(timezone=True), nullable=True),
     Index("ix_credentials_org", "organisation_id", "type"),
     Index("ix_credentials_key_state", "supersession_key", "state"),
     Index("ix_credentials_issuer", "issuer_id", "ledger_index"),

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, bindparam, select, update
 
 from orgbook.core.credentials import organisation_id
+from orgbook.core.time import parse_time_or_none
 from orgbook.projections import searchdocs
 from orgbook.projections.status import set_bits
 from orgbook.projections.tables import (
@@ -43,7 +44,14 @@ from orgbook.projections.tables import (
 )
 from orgbook.storage.engine import insert_rows
 
-__all__ = ["STATUS_KINDS", "Batch", "SearchUpdate", "chunks", "status_changed"]
+__all__ = [
+    "STATUS_KINDS",
+    "Batch",
+    "SearchUpdate",
+    "chunks",
+    "status_changed",
+    "valid_until_of",
+]
 
 SearchUpdate = Literal["now", "defer", "skip"]
 """What :meth:`Batch.write` does with the touched organisations' search documents: refresh
@@ -56,6 +64,14 @@ STATUS_KINDS = {
     "credential.unsuspended": "unsuspended",
 }
 """Ledger entry kinds that change a credential's status, and the event each one records."""
+
+
+def valid_until_of(credential: Mapping[str, Any]) -> datetime | None:
+    """A signed credential's ``validUntil`` as aware UTC (None: absent or not a date-time).
+    Issuance and ``ledger replay`` both take it from the credential itself, so they store the
+    same value."""
+    return parse_time_or_none(credential.get("validUntil"))
+
 
 # (position of the entry in the batch, credential id, kind, at, reason, related credential id)
 Event = tuple[int, str, str, datetime, str | None, str | None]
@@ -91,6 +107,7 @@ class Batch:
         supersession_key: str,
         current: bool,
         effective: datetime,
+        valid_until: datetime | None,
         event_id: str,
         status_index: int,
         superseded_by: str | None,
@@ -98,7 +115,8 @@ class Batch:
         at: datetime,
     ) -> None:
         """A ``credential.issued`` entry at ``position``; ``document`` is the credential's
-        canonical bytes (located in the entry's leaf bytes when written)."""
+        canonical bytes (located in the entry's leaf bytes when written); ``valid_until`` its
+        ``validUntil`` (:func:`valid_until_of`)."""
         self.positions[credential_id] = position
         self.events.append((position, credential_id, "issued", at, None, None))
         self.credential_rows.append(
@@ -111,6 +129,7 @@ class Batch:
                 "state": "current" if current else "superseded",
                 "suspended": False,
                 "effective": effective,
+                "valid_until": valid_until,
                 "event_id": event_id,
                 "status_index": status_index,
                 "superseded_by": superseded_by,

@@ -13,7 +13,7 @@ from its modules, whose other names are the package's own):
   :data:`STATUS_FILTERS`;
 * writing (issuance, replay, the projections): :func:`upsert_orgs`, :func:`delete_org`;
 * reading (the verifier's API and web page): :func:`search`, :func:`facets`,
-  :func:`autocomplete`;
+  :func:`search_with_facets` (both in one pass over the tiers), :func:`autocomplete`;
 * the schema (storage, migrations, backup, the projection audit): :data:`SEARCH_TABLES` and
   the tables :data:`search_org`, :data:`search_name`, :data:`search_prefix`,
   :data:`search_number`, :data:`search_tag`, :data:`search_term`; :func:`ensure_search_schema`;
@@ -32,7 +32,8 @@ The modules, one concept each:
 * :mod:`~orgbook.search.rows` — an organisation's rows, read back (shared by the others);
 * :mod:`~orgbook.search.plan` — a query checked, normalised and fingerprinted, its filters;
 * :mod:`~orgbook.search.tiers` — the ranking tiers: retrieval, scores, caps;
-* :mod:`~orgbook.search.query` — :func:`search`: pages, totals, the listing;
+* :mod:`~orgbook.search.query` — :func:`search`: pages, totals, the listing, and
+  :func:`search_with_facets`;
 * :mod:`~orgbook.search.facets` — :func:`facets`: counts of filter values, within a bound;
 * :mod:`~orgbook.search.cursor` — cursors (positions in the ranked order);
 * :mod:`~orgbook.search.autocomplete` — search-as-you-type;
@@ -64,7 +65,7 @@ from orgbook.search.model import (
     Suggestion,
 )
 from orgbook.search.normalise import UNACCENT
-from orgbook.search.query import search
+from orgbook.search.query import search, search_with_facets
 from orgbook.search.reindex import refresh_folding, reindex_stale
 from orgbook.search.tables import (
     SEARCH_TABLES,
@@ -113,6 +114,7 @@ __all__ = [
     "search_prefix",
     "search_tag",
     "search_term",
+    "search_with_facets",
     "store_folding",
     "term_index_exists",
     "upsert_orgs",

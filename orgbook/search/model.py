@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 __all__ = [
@@ -60,6 +61,10 @@ class OrgDoc:
     entity_type: str
     issuers: Sequence[str]
     credential_types: Sequence[str]
+    # (kind, value, until): an issuer ("i") or credential type ("c") above that the
+    # organisation holds only through credentials that expire, and the latest ``validUntil``
+    # among them (aware UTC); the others hold until revoked.
+    expiries: Sequence[tuple[str, str, datetime]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,9 @@ class SearchQuery:
     issuer: str | None = None
     limit: int = 20
     cursor: str | None = None
+    # The instant the credential type and issuer filters and facets are evaluated at (a type or
+    # issuer held only through expired credentials no longer counts); None: now.
+    at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

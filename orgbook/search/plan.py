@@ -6,7 +6,9 @@ field), the :class:`Plan` of a :class:`~orgbook.search.model.SearchQuery` (its t
 with the index's letter rules, without legal forms, as number keys, and the fingerprint a cursor
 is bound to; the words that mean the same and the numbers a reader may shorten expanded by
 :mod:`orgbook.search.normalise`), and the filters as SQL conditions on ``search_org``
-(:func:`query_filters`, :func:`filtered`). What it must not do: run statements (the tiers do).
+(:func:`query_filters`, :func:`filtered`; a credential type or issuer counts only while some
+credential giving it is within its ``validUntil`` at the query's time, :func:`query_time`).
+What it must not do: run statements (the tiers do).
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, exists
+from sqlalchemy import Select, exists, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from orgbook.core.errors import BadInput
+from orgbook.core.time import as_utc
 from orgbook.search.model import STATUS_FILTERS, SearchQuery
 from orgbook.search.normalise import (
     Folding,
@@ -38,7 +42,9 @@ __all__ = [
     "filtered",
     "plan_query",
     "query_filters",
+    "query_time",
     "status_matches",
+    "tag_holds",
     "validate",
 ]
 
@@ -107,10 +113,28 @@ def query_filters(q: SearchQuery) -> list[ColumnElement[bool]]:
         out.append(o.c.entity_type == q.entity_type)
     for kind, value in (("c", q.credential_type), ("i", q.issuer)):
         if value:
+            at = query_time(q)
             out.append(
-                exists().where(t.c.org_id == o.c.org_id, t.c.kind == kind, t.c.value == value)
+                exists().where(
+                    t.c.org_id == o.c.org_id,
+                    t.c.kind == kind,
+                    t.c.value == value,
+                    or_(t.c.valid_until.is_(None), t.c.valid_until > at),
+                )
             )
     return out
+
+
+def query_time(q: SearchQuery) -> datetime:
+    """The instant ``q``'s type and issuer filters are evaluated at (aware UTC): ``q.at``,
+    or now."""
+    return as_utc(q.at) if q.at is not None else datetime.now(UTC)
+
+
+def tag_holds(valid_until: datetime | None, at: datetime) -> bool:
+    """Whether a tag stored with ``valid_until`` is held at ``at`` (Python side of
+    :func:`query_filters`; a naive ``valid_until``, as SQLite returns it, is UTC)."""
+    return valid_until is None or as_utc(valid_until) > at
 
 
 def filtered(stmt: Select[Any], org_id: Any, filters: list[ColumnElement[bool]]) -> Select[Any]:

@@ -13,6 +13,7 @@ What it must not do: retrieve or score candidates itself (the tiers do), or norm
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlalchemy import Connection, func, literal, select, tuple_
@@ -21,9 +22,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from orgbook.core.errors import BadInput
 from orgbook.search import tiers
 from orgbook.search.cursor import decode_cursor, encode_cursor
+from orgbook.search.facets import facets_of
 from orgbook.search.fold import folding_for
-from orgbook.search.model import Hit, SearchPage, SearchQuery
-from orgbook.search.plan import Plan, plan_query, query_filters, validate
+from orgbook.search.model import Facets, Hit, SearchPage, SearchQuery
+from orgbook.search.plan import Plan, plan_query, query_filters, query_time, validate
 from orgbook.search.rows import orgs_of
 from orgbook.search.tables import search_org
 from orgbook.search.tiers import (
@@ -39,7 +41,7 @@ from orgbook.search.tiers import (
     prefix_tier,
 )
 
-__all__ = ["search"]
+__all__ = ["search", "search_with_facets"]
 
 
 def _hit(m: Match, row: Any) -> Hit:
@@ -62,12 +64,42 @@ def search(conn: Connection, q: SearchQuery) -> SearchPage:
     Raises :class:`~orgbook.core.errors.BadInput` (with ``field``) for text over 200 characters, a
     limit outside 1..100, an unknown status or a cursor that is not one this query produced.
     """
+    return search_with_facets(conn, q, with_facets=False)[0]
+
+
+def search_with_facets(
+    conn: Connection, q: SearchQuery, *, with_facets: bool = True
+) -> tuple[SearchPage, Facets | None]:
+    """:func:`search` and, if ``with_facets``, :func:`orgbook.search.facets` of ``q``, in one
+    pass: with text and no filter, the facets count the organisations the page's ``total``
+    counted (the same tiers, asked the same way), so the tiers are asked once, not twice.
+    Both results are what the two functions return on their own (a test holds them equal);
+    both are taken at one instant (:func:`orgbook.search.plan.query_time`).
+    """
     validate(q)
+    q = dataclasses.replace(q, at=query_time(q))
     plan = plan_query(q, folding_for(conn))
     after = decode_cursor(plan, q.cursor) if q.cursor is not None else None
     filters = query_filters(q)
     if not plan.norm:
-        return _list(conn, q, plan, filters, after)
+        listed = _list(conn, q, plan, filters, after)
+        return listed, facets_of(conn, q, plan) if with_facets else None
+    page, ids, estimate = _text_search(conn, q, plan, filters, after)
+    if not with_facets:
+        return page, None
+    if filters:  # the facets count the unfiltered tiers: asked again, without the filters
+        return page, facets_of(conn, q, plan)
+    return page, facets_of(conn, q, plan, matched=(ids, estimate))
+
+
+def _text_search(
+    conn: Connection,
+    q: SearchQuery,
+    plan: Plan,
+    filters: list[ColumnElement[bool]],
+    after: Position | None,
+) -> tuple[SearchPage, set[str], bool]:
+    """The page, and the organisations ``total`` counted with whether that is an estimate."""
 
     want = q.limit + 1
     hits: list[Match] = []
@@ -109,12 +141,13 @@ def search(conn: Connection, q: SearchQuery) -> SearchPage:
     elif resume is not None:
         next_cursor = encode_cursor(plan, resume)
     orgs = orgs_of(conn, (m.org_id for m in hits))
-    return SearchPage(
+    page = SearchPage(
         hits=[_hit(m, orgs[m.org_id]) for m in hits],
         total=len(ids),
         total_is_estimate=estimate,
         next_cursor=next_cursor,
     )
+    return page, ids, estimate
 
 
 def _list(

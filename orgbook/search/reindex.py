@@ -10,8 +10,11 @@ and migrations 0005 and 0008 call them. What it must not do: rebuild from the le
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select
+from datetime import datetime
 
+from sqlalchemy import Connection, delete, inspect, select
+
+from orgbook.core.time import as_utc
 from orgbook.search import fold as search_fold
 from orgbook.search.fold import folding_for
 from orgbook.search.model import NameEntry, OrgDoc
@@ -93,10 +96,16 @@ def _stored_docs(conn: Connection, org_ids: list[str]) -> list[OrgDoc]:
     ):
         names[row.org_id].append(NameEntry(row.name, row.kind))
     tags: dict[tuple[str, str], list[str]] = {}
-    for row in conn.execute(
-        select(t.c.org_id, t.c.kind, t.c.value).where(one_of(conn, t.c.org_id, org_ids))
-    ):
+    expiries: dict[str, list[tuple[str, str, datetime]]] = {}
+    # Migrations 0005 and 0008 run this on a search_tag that has no valid_until yet (0015).
+    dated = "valid_until" in {c["name"] for c in inspect(conn).get_columns(t.name)}
+    columns = [t.c.org_id, t.c.kind, t.c.value, *([t.c.valid_until] if dated else [])]
+    for row in conn.execute(select(*columns).where(one_of(conn, t.c.org_id, org_ids))):
         tags.setdefault((row.org_id, row.kind), []).append(row.value)
+        if dated and row.valid_until is not None:
+            expiries.setdefault(row.org_id, []).append(
+                (row.kind, row.value, as_utc(row.valid_until))
+            )
     docs = []
     for org_id, row in orgs_of(conn, org_ids).items():
         # the displayed name first (it is the one the writer picks as current); if it normalised to
@@ -115,6 +124,7 @@ def _stored_docs(conn: Connection, org_ids: list[str]) -> list[OrgDoc]:
                 entity_type=row.entity_type,
                 issuers=sorted(tags.get((org_id, "i"), [])),
                 credential_types=sorted(tags.get((org_id, "c"), [])),
+                expiries=sorted(expiries.get(org_id, [])),
             )
         )
     return docs

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    DateTime,
     Engine,
     Index,
     Integer,
@@ -112,6 +113,9 @@ search_tag = Table(  # credential types ("c") and issuers ("i") of an organisati
     Column("org_id", _Key, nullable=False),
     Column("kind", String(1), nullable=False),
     Column("value", Text, nullable=False),
+    # Held only until then (every credential giving it expires; the latest validUntil, UTC);
+    # NULL: held until revoked.
+    Column("valid_until", DateTime(timezone=True), nullable=True),
     PrimaryKeyConstraint("org_id", "kind", "value"),
     sqlite_with_rowid=False,
 )

@@ -32,7 +32,7 @@ from orgbook.search.tables import (
     search_tag,
     search_term,
 )
-from orgbook.storage.engine import is_sqlite
+from orgbook.storage.engine import insert_rows, is_sqlite
 
 __all__ = ["delete_org", "number_keys", "upsert_orgs"]
 
@@ -163,7 +163,7 @@ def _insert(conn: Connection, docs: list[OrgDoc], fold: Folding) -> None:
     name_rows: list[tuple[Any, ...]] = []
     prefix_rows: list[tuple[Any, ...]] = []
     number_rows: list[tuple[Any, ...]] = []
-    tag_rows: list[tuple[Any, ...]] = []
+    tag_rows: list[dict[str, Any]] = []
     terms: set[str] = set()
     kinds = ("current", "alternate", "former")
     for doc in docs:
@@ -191,10 +191,16 @@ def _insert(conn: Connection, docs: list[OrgDoc], fold: Folding) -> None:
         number_rows.extend(
             (k, org_id) for k in number_keys(doc.registration_number, doc.business_number, fold)
         )
+        until = {(kind, value): when for kind, value, when in doc.expiries}
         tag_rows.extend(
-            (org_id, kind, value)
+            {
+                "org_id": org_id,
+                "kind": kind,
+                "value": value,
+                "valid_until": until.get((kind, value)),
+            }
             for kind, values in (("c", doc.credential_types), ("i", doc.issuers))
-            for value in set(values)
+            for value in sorted(set(values))
         )
     _bulk_insert(conn, search_org, _ORG_COLUMNS, org_rows)
     _bulk_insert(conn, search_name, ("org_id", "kind", "name", "norm", "core"), name_rows)
@@ -202,7 +208,11 @@ def _insert(conn: Connection, docs: list[OrgDoc], fold: Folding) -> None:
         search_sqlite.fts_add(conn, [doc.org_id for doc in docs])
     _bulk_insert(conn, search_prefix, ("is_start", "key", "org_id"), prefix_rows)
     _bulk_insert(conn, search_number, ("key", "org_id"), number_rows)
-    _bulk_insert(conn, search_tag, ("org_id", "kind", "value"), tag_rows)
+    if any(row["valid_until"] is not None for row in tag_rows):
+        insert_rows(conn, search_tag, tag_rows)  # through the column type: valid_until is a time
+    else:  # the common case; also a search_tag from before valid_until (migrations 0005, 0008)
+        tags = [(row["org_id"], row["kind"], row["value"]) for row in tag_rows]
+        _bulk_insert(conn, search_tag, ("org_id", "kind", "value"), tags)
     words = sorted(t for t in terms if not has_digit(t))  # numbers are matched exactly
     if not words:
         return

@@ -337,14 +337,13 @@ def status_list_key_failure(
     ``created`` time against the key entries' timestamps.
     """
     issuer = issuer_id(listing)
+    what = "the status list was signed" if index is None else "the status list's entry"
     # A proof that names no verification method is the status check's to report.
     for vm, created in proof_methods(listing):
         at = _entry_time(created) if created is not None else None
         if index is None and (at is None or at.tzinfo is None):
             continue
-        failure = key_failure(
-            events, vm, issuer, index=index, at=at, what="the status list was signed"
-        )
+        failure = key_failure(events, vm, issuer, index=index, at=at, what=what)
         if failure is not None:
             return f"status list {url}: {failure}"
     return None

@@ -30,6 +30,7 @@ from orgbook.http.caching import cached_json
 from orgbook.http.deps import EngineDep, OptionalRegistryDep, RegistryDep, SettingsDep
 from orgbook.http.problems import PROBLEM_MEDIA_TYPE
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.storage.engine import reading
 from orgbook.verifier import bundles, presentations, profiles, status_lists
 from orgbook.verifier.models import (
@@ -89,7 +90,7 @@ async def _verification_service(request: Request) -> VerificationService:
 
 VerificationServiceDep = Annotated[VerificationService, Depends(_verification_service)]
 
-routes = APIRouter()
+routes = APIRouter(route_class=PooledRoute)
 """Every route of this module, in the order of the OpenAPI document."""
 
 
@@ -135,7 +136,7 @@ def search_organisations(
             description="Organisations holding a current credential of this type: its slug, a "
             "registry type's (registration, legal-name, address, status, relationship, "
             "business-number) or a registered type's (GET /api/v1/credential-types), e.g. a "
-            "licence issued by an authority.",
+            "licence issued by an authority. A credential past its validUntil does not count.",
         ),
     ] = None,
     issuer: Annotated[
@@ -144,15 +145,15 @@ def search_organisations(
             max_length=64,
             examples=["bc-licensing"],
             description="Organisations holding a current credential from this issuer (its id, "
-            "GET /api/v1/issuers): a corporate registry or an authority.",
+            "GET /api/v1/issuers): a corporate registry or an authority. A credential past its "
+            "validUntil does not count.",
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     facets: Annotated[bool, Query(description="Count each filter value (first page)")] = True,
 ) -> Response:
-    from orgbook.search import SearchQuery, search
-    from orgbook.search import facets as count_facets
+    from orgbook.search import SearchQuery, search_with_facets
 
     query = SearchQuery(
         text=q,
@@ -165,8 +166,7 @@ def search_organisations(
         cursor=cursor,
     )
     with reading(engine) as conn:
-        page = search(conn, query)
-        counted = count_facets(conn, query) if facets and cursor is None else None
+        page, counted = search_with_facets(conn, query, with_facets=facets and cursor is None)
     body = SearchPageOut.model_validate(page).model_copy(
         update={"facets": None if counted is None else FacetsOut.model_validate(counted)}
     )

@@ -23,6 +23,7 @@ from orgbook.core.errors import BadInput, ConfigurationError, NotFound
 from orgbook.http.caching import cached_json
 from orgbook.http.deps import EngineDep, RegistryDep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.ledger.cosignatures import checkpoint_with_cosignatures
 from orgbook.ledger.note import Checkpoint, parse_note
 from orgbook.ledger.store import MAX_ENTRIES_PER_READ, Ledger
@@ -46,7 +47,12 @@ def _latest_size(conn: object, ledger: Ledger) -> tuple[int, str]:
     return Checkpoint.parse(parse_note(note).text).size, note
 
 
-routes = APIRouter(prefix="/api/v1/ledger", tags=["ledger"], dependencies=[rate_limited("read")])
+routes = APIRouter(
+    route_class=PooledRoute,
+    prefix="/api/v1/ledger",
+    tags=["ledger"],
+    dependencies=[rate_limited("read")],
+)
 """Every route of this module, in the order of the OpenAPI document."""
 
 

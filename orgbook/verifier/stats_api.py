@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from orgbook.config import Settings
 from orgbook.http.deps import get_engine
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.projections.stats import Count, RegisterStats, StatsCache
 
 __all__ = ["CHECKPOINT_URL", "StatsOut", "home_summary", "router", "routes", "stats_of"]
@@ -135,7 +136,12 @@ def home_summary(request: Request) -> RegisterStats:
     return stats_of(request.app).get(get_engine(request))
 
 
-routes = APIRouter(prefix="/api/v1", tags=["statistics"], dependencies=[rate_limited("read")])
+routes = APIRouter(
+    route_class=PooledRoute,
+    prefix="/api/v1",
+    tags=["statistics"],
+    dependencies=[rate_limited("read")],
+)
 """``GET /api/v1/stats``."""
 
 

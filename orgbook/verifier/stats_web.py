@@ -26,6 +26,7 @@ from starlette.responses import Response
 from orgbook.config import Settings
 from orgbook.http.caching import etag_for, not_modified
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.projections.stats import Count, RegisterStats
 from orgbook.verifier.i18n import Translator
 from orgbook.verifier.pages import web_pages
@@ -234,7 +235,9 @@ class StatsPages:
 def router(settings: Settings) -> APIRouter:
     """``/stats`` and ``/stats/charts/{name}.svg`` (HTML and images: not in the OpenAPI)."""
     pages = StatsPages(settings)
-    web = APIRouter(include_in_schema=False, dependencies=[rate_limited("read")])
+    web = APIRouter(
+        route_class=PooledRoute, include_in_schema=False, dependencies=[rate_limited("read")]
+    )
     web.add_api_route("/stats", pages.page, methods=["GET"], response_class=Response)
     web.add_api_route("/stats/charts/{name}", pages.chart, methods=["GET"], response_class=Response)
     return web

@@ -41,6 +41,7 @@ from orgbook.core.errors import BadInput, NotFound
 from orgbook.core.time import as_utc, format_time, parse_time
 from orgbook.http.deps import RegistryDep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.ledger.note import Checkpoint, parse_note
 from orgbook.ledger.store import Ledger
 from orgbook.projections.authorisations import (
@@ -279,7 +280,9 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-routes = APIRouter(tags=["trust-registry"], dependencies=[rate_limited("read")])
+routes = APIRouter(
+    route_class=PooledRoute, tags=["trust-registry"], dependencies=[rate_limited("read")]
+)
 """``POST /authorization`` and ``POST /recognition`` at the site root, as the binding says."""
 
 

@@ -26,13 +26,14 @@ from orgbook.core.schemas import DEFAULT_SCHEMA_BASE
 from orgbook.core.time import format_time
 from orgbook.http.deps import RegistryDep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.projections.authorisations import authorisations_of
 from orgbook.projections.credential_types import RegisteredType, all_types, type_by_id
 from orgbook.storage.engine import reading
 
 __all__ = ["router", "routes"]
 
-routes = APIRouter(tags=["issuers"], dependencies=[rate_limited("read")])
+routes = APIRouter(route_class=PooledRoute, tags=["issuers"], dependencies=[rate_limited("read")])
 
 Slug = Annotated[str, Path(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=32)]
 Version = Annotated[str, Path(pattern=r"^[0-9]+(\.[0-9]+){0,2}$", max_length=20)]

@@ -47,6 +47,7 @@ from orgbook.core.time import format_time
 from orgbook.http.deps import EngineDep, OptionalRegistryDep, SettingsDep
 from orgbook.http.middleware import OWN_ERROR_BODY_SCOPE_KEY
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.verifier import presentations, vcapi_store
 from orgbook.verifier.models import CheckOut, VerifyReportOut
 from orgbook.verifier.service import VerificationService, service_of
@@ -98,7 +99,7 @@ def _service(request: Request) -> VerificationService:
 
 VerificationServiceDep = Annotated[VerificationService, Depends(_service)]
 
-routes = APIRouter(tags=["vc-api"], dependencies=[rate_limited("verify")])
+routes = APIRouter(route_class=PooledRoute, tags=["vc-api"], dependencies=[rate_limited("verify")])
 
 
 class _Model(BaseModel):

@@ -36,6 +36,7 @@ from orgbook.core.errors import BadInput, NotFound, OrgBookError
 from orgbook.http.caching import asset_response
 from orgbook.http.deps import get_engine, get_optional_registry, get_settings_dep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.runtime.registry import Registry
 from orgbook.verifier.claims import claims
 from orgbook.verifier.i18n import Translator
@@ -61,7 +62,7 @@ RECENT_ENTRIES = 25
 MAX_DOCUMENT_CHARS = 1_000_000
 READ = [rate_limited("read")]
 
-routes = APIRouter(include_in_schema=False)
+routes = APIRouter(route_class=PooledRoute, include_in_schema=False)
 """The web page's routes, in matching order (not in the OpenAPI document: HTML, not the API)."""
 
 
@@ -77,7 +78,7 @@ def router(settings: Settings) -> APIRouter:
 @routes.get("/search", response_class=Response, dependencies=READ)
 @routes.get("/", response_class=Response, dependencies=READ)
 def home(request: Request) -> Response:
-    from orgbook.search import STATUS_FILTERS, SearchQuery, facets, search
+    from orgbook.search import STATUS_FILTERS, SearchQuery, facets, search_with_facets
 
     pages = web_pages()
     t, _ = pages.locale_of(request)
@@ -124,8 +125,10 @@ def home(request: Request) -> Response:
     try:
         with get_engine(request).connect() as conn:
             context["type_labels"], context["issuer_names"] = _filter_labels(conn, t)
-            context["facets"] = facets(conn, query)
-            page = search(conn, query) if searching else None
+            if searching:  # the page and its facets in one pass over the tiers
+                page, context["facets"] = search_with_facets(conn, query)
+            else:
+                page, context["facets"] = None, facets(conn, query)
     except BadInput as exc:
         code = 400
         key = f"search.error.{exc.field}"

@@ -19,6 +19,7 @@ from orgbook.config import Settings
 from orgbook.core.errors import BadInput, PayloadTooLarge
 from orgbook.http.deps import EngineDep, RegistryDep
 from orgbook.http.ratelimit import rate_limited
+from orgbook.http.routing import PooledRoute
 from orgbook.ledger.cosignatures import configured_witnesses, store_cosignatures
 from orgbook.ledger.note import Checkpoint, CosignatureVerifier, parse_note
 
@@ -32,7 +33,12 @@ class CosignaturesOut(BaseModel):
     stored: list[str]
 
 
-routes = APIRouter(prefix="/api/v1/ledger", tags=["ledger"], dependencies=[rate_limited("read")])
+routes = APIRouter(
+    route_class=PooledRoute,
+    prefix="/api/v1/ledger",
+    tags=["ledger"],
+    dependencies=[rate_limited("read")],
+)
 """``POST /api/v1/ledger/cosignatures``: a witness pushes its cosignature."""
 
 

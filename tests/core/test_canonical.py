@@ -427,3 +427,12 @@ def test_the_reference_path_says_what_cannot_be_canonicalised() -> None:
     with pytest.raises(CanonicalizationError) as raised:
         canonicalize({"n": 2**60})
     assert raised.value.detail == refusal(2**60)
+
+
+def test_a_value_nested_too_deeply_is_a_canonicalization_error() -> None:
+    # Through the reference path (a float keeps it off orjson's): it once raised RecursionError.
+    deep: Any = [1.5]
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(CanonicalizationError, match="nested too deeply"):
+        canonicalize(deep)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -666,3 +667,205 @@ def test_secure_canonical_refuses_what_add_proof_would_not_sign_alone() -> None:
         secure_canonical(UNSIGNED, _vector_signer(), verification_method=VM, created="yesterday")
     with pytest.raises(BadInput):
         secure_canonical(UNSIGNED, _vector_signer(), verification_method="", created=CREATED)
+
+
+# --- secure_canonical's proof configurations, made afresh (issue 20: mutation testing) ----------
+#
+# secure_canonical keeps each proof configuration it makes, by context, creation time, method
+# and purpose. A verification method no earlier call used makes it build one afresh (a test run
+# in a process that already signed with the same options would only read what it kept).
+
+
+def _fresh_method() -> str:
+    return f"did:web:issuer.example#key-{uuid.uuid4()}"
+
+
+def _both(document: dict[str, Any], vm: str, **options: Any) -> tuple[Any, Any]:
+    from orgbook.core.dataintegrity import secure_canonical
+
+    signer = _vector_signer()
+    expected = add_proof(document, signer, verification_method=vm, created=CREATED, **options)
+    secured, data = secure_canonical(
+        document, signer, verification_method=vm, created=CREATED, **options
+    )
+    assert data == canonicalize(secured)
+    return secured, expected
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        None,
+        "https://www.w3.org/ns/credentials/v2",
+        ["https://www.w3.org/ns/credentials/v2", "https://example.org/v1"],
+        ["https://www.w3.org/ns/credentials/v2", {"@vocab": "https://example.org/#"}],
+        {"@vocab": "https://example.org/#"},
+        [{"@vocab": "https://example.org/#"}],
+        [],
+    ],
+    ids=["none", "string", "list", "list-with-object", "object", "list-of-objects", "empty-list"],
+)
+def test_secure_canonical_makes_a_new_configuration_as_add_proof_does(context: Any) -> None:
+    document: dict[str, Any] = {"name": "x", "n": [1, 2]}
+    if context is not None:
+        document["@context"] = context
+    for purpose in ("assertionMethod", "authentication"):
+        secured, expected = _both(document, _fresh_method(), proof_purpose=purpose)
+        assert secured == expected
+        assert list(secured["proof"]) == list(expected["proof"])
+        assert _single(secured, resolve_key=_key, expected_purpose=purpose).ok
+
+
+def test_secure_canonical_tells_contexts_apart() -> None:
+    """Documents signed with the same method, time and purpose but other contexts each get the
+    configuration of their own context."""
+    vm = _fresh_method()
+    contexts: list[Any] = [
+        "https://a.example/v1",
+        "https://b.example/v1",
+        ["https://a.example/v1"],
+        {"@vocab": "https://a.example/#"},
+        {"@vocab": "https://b.example/#"},
+        ["https://a.example/v1", {"@vocab": "https://a.example/#"}],
+        ["https://a.example/v1", {"@vocab": "https://b.example/#"}],
+    ]
+    for context in contexts:
+        secured, expected = _both({"@context": context, "name": "x"}, vm)
+        assert secured == expected, context
+        assert _single(secured).ok
+
+
+def test_secure_canonical_keeps_no_reference_to_the_callers_context() -> None:
+    vm = _fresh_method()
+    context = ["https://a.example/v1"]
+    first, _ = _both({"@context": context, "name": "x"}, vm)
+    context.append("https://changed.example/v1")  # the caller reuses its list
+    second, expected = _both({"@context": ["https://a.example/v1"], "name": "y"}, vm)
+    assert second == expected
+    assert second["proof"]["@context"] == ["https://a.example/v1"]
+    assert first["proof"]["@context"] == ["https://a.example/v1"]
+    assert first["proof"]["@context"] is not second["proof"]["@context"]
+
+
+def test_secure_canonical_canonicalises_floats_as_jcs_by_default() -> None:
+    document = {"a": 1.0, "b": 0.5, "c": 1e21}
+    secured, expected = _both(document, _fresh_method())
+    assert secured == expected
+    assert _single(secured).ok
+
+
+def test_secure_canonical_says_why_it_refuses() -> None:
+    from orgbook.core.dataintegrity import secure_canonical
+
+    signer = _vector_signer()
+    for document, options, message in [
+        (["x"], {}, "only a JSON object can be secured"),
+        (SIGNED, {}, "the document already has a proof"),
+        (UNSIGNED, {"verification_method": ""}, "verification_method must be a non-empty URL"),
+        (UNSIGNED, {"verification_method": 7}, "verification_method must be a non-empty URL"),
+        (UNSIGNED, {"proof_purpose": ""}, "proof_purpose must be a non-empty string"),
+        (UNSIGNED, {"proof_purpose": None}, "proof_purpose must be a non-empty string"),
+        (UNSIGNED, {"created": 1677281798}, "created must be a datetime or an RFC 3339 string"),
+    ]:
+        kwargs: dict[str, Any] = {"verification_method": VM, "created": CREATED, **options}
+        with pytest.raises(BadInput) as caught:
+            secure_canonical(document, signer, **kwargs)  # type: ignore[arg-type]
+        assert caught.value.detail == message or caught.value.detail.startswith(message)
+
+
+def test_a_document_with_one_context_string_verifies() -> None:
+    document = {"@context": "https://www.w3.org/ns/credentials/v2", "name": "x"}
+    signed = add_proof(document, SIGNER, verification_method=VM, created=CREATED)
+    assert signed["proof"]["@context"] == "https://www.w3.org/ns/credentials/v2"
+    assert _single(signed).ok
+    other = dict(signed, **{"@context": "https://www.w3.org/2018/credentials/v1"})
+    assert _single(other).reason == "document @context does not start with the proof's @context"
+
+
+def test_a_null_context_is_no_context_to_start_with() -> None:
+    # A proof whose @context is null does not vouch for a document whose @context is null:
+    # the document has no context values, so it cannot start with the proof's.
+    signed = add_proof(
+        {"@context": None, "name": "x"}, SIGNER, verification_method=VM, created=CREATED
+    )
+    assert signed["proof"]["@context"] is None
+    assert _single(signed).reason == "document @context does not start with the proof's @context"
+
+
+# --- what create_proof and its building blocks refuse, and keep (issue 20: mutation testing) ---
+
+
+@pytest.mark.parametrize(
+    ("document", "options", "message"),
+    [
+        (["x"], {}, "only a JSON object can be secured"),
+        (
+            UNSIGNED,
+            {"verification_method": ""},
+            "verification_method must be a non-empty URL string",
+        ),
+        (UNSIGNED, {"proof_purpose": ""}, "proof_purpose must be a non-empty string"),
+        (UNSIGNED, {"proof_purpose": 7}, "proof_purpose must be a non-empty string"),
+        (UNSIGNED, {"created": 1677281798}, "created must be a datetime or an RFC 3339 string"),
+        (UNSIGNED, {"expires": 1677281798}, "expires must be a datetime or an RFC 3339 string"),
+        (
+            UNSIGNED,
+            {"previous_proof": 5},
+            "previous_proof must be a proof id or a list of proof ids",
+        ),
+        (
+            UNSIGNED,
+            {"previous_proof": [1]},
+            "previous_proof must be a proof id or a list of proof ids",
+        ),
+    ],
+    ids=[
+        "not-object",
+        "no-method",
+        "no-purpose",
+        "purpose-number",
+        "created",
+        "expires",
+        "previous-number",
+        "previous-list-of-number",
+    ],
+)
+def test_create_proof_says_why_it_refuses(
+    document: Any, options: dict[str, Any], message: str
+) -> None:
+    kwargs: dict[str, Any] = {"verification_method": VM, "created": CREATED, **options}
+    with pytest.raises(BadInput) as caught:
+        create_proof(document, SIGNER, **kwargs)
+    assert caught.value.detail == message
+
+
+def test_create_proof_writes_a_datetime_to_the_microsecond_trimmed() -> None:
+    created = datetime(2026, 11, 23, 12, 0, 0, 120000, tzinfo=UTC)
+    proof = create_proof(UNSIGNED, SIGNER, verification_method=VM, created=created, expires=created)
+    assert proof["created"] == proof["expires"] == "2026-11-23T12:00:00.12Z"
+
+
+def test_create_proof_keeps_no_reference_to_the_callers_lists() -> None:
+    one = add_proof(UNSIGNED, SIGNER, verification_method=VM_A, created=CREATED, proof_id="urn:p1")
+    document = copy.deepcopy(one)
+    previous = ["urn:p1"]
+    proof = create_proof(
+        document, OTHER, verification_method=VM_B, created=CREATED, previous_proof=previous
+    )
+    previous.append("urn:changed")
+    document["@context"].append("https://changed.example/v1")
+    assert proof["previousProof"] == ["urn:p1"]
+    assert proof["@context"] == UNSIGNED["@context"]
+
+
+def test_unsecured_and_proof_configuration_say_why_they_refuse() -> None:
+    with pytest.raises(BadInput) as caught:
+        unsecured(["x"])  # type: ignore[arg-type]
+    assert caught.value.detail == "a secured document is a JSON object"
+    options = {k: v for k, v in PROOF_CONFIG.items() if k != "@context"}
+    for wrong in ({"cryptosuite": "ecdsa-jcs-2019"}, {"type": "Ed25519Signature2020"}):
+        with pytest.raises(BadInput) as caught:
+            proof_configuration(UNSIGNED, options | wrong)
+        assert caught.value.detail == "proof options are not DataIntegrityProof / eddsa-jcs-2022"
+    # proofValue is never part of the configuration.
+    assert proof_configuration(UNSIGNED, options | {"proofValue": "z1"}) == PROOF_CONFIG

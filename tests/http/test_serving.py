@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
+import inspect
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +16,13 @@ import fastapi.dependencies.utils
 import fastapi.routing
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from orgbook.config import Settings, get_settings
 from orgbook.core.errors import ConfigurationError
-from orgbook.http import serving
+from orgbook.http import routing, serving
 from orgbook.http.deps import EngineDep, SettingsDep, get_engine
 from orgbook.http.metrics import Metrics
 from tests.http import TestClient, make_app
@@ -38,15 +42,68 @@ def _count_thread_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return hops
 
 
-def test_a_read_route_takes_one_thread_hop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # /api/v1/issuers is a plain def route taking EngineDep and SettingsDep: only the route
-    # itself (the database read) belongs in the thread pool, not the dependencies.
+def test_a_read_route_takes_no_anyio_thread_hop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /api/v1/issuers is a plain def route taking EngineDep and SettingsDep: neither the
+    # dependencies nor the route go through anyio's thread pool; the route (the database read)
+    # runs on the process's read executor (orgbook.http.routing).
     app = make_app(tmp_path, rate_limit_per_minute=0)
     hops = _count_thread_hops(monkeypatch)
+    ran_on: list[str] = []
+    original = routing.read_pool
+
+    def spying_pool() -> Any:
+        pool = original()
+        ran_on.append("read_pool")
+        return pool
+
+    monkeypatch.setattr(routing, "read_pool", spying_pool)
     with TestClient(app) as client:
         hops.clear()
         assert client.get("/api/v1/issuers").status_code == 200
-    assert hops == ["get_issuers"]
+    assert hops == []
+    assert ran_on == ["read_pool"]
+
+
+def test_a_plain_route_runs_on_a_read_thread_with_the_callers_context(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("probe", default="unset")
+
+    async def set_var() -> None:
+        var.set("set by a dependency")
+
+    @app.get("/where", dependencies=[Depends(set_var)])
+    def where(q: int = 1) -> dict[str, Any]:
+        return {"thread": threading.current_thread().name, "var": var.get(), "q": q}
+
+    with TestClient(app) as client:
+        body = client.get("/where", params={"q": 7}).json()
+        assert client.get("/where", params={"q": "x"}).status_code == 422
+    assert body["thread"].startswith("orgbook-read")
+    assert body == {"thread": body["thread"], "var": "set by a dependency", "q": 7}
+
+
+def _api_routes(routes: list[Any]) -> list[APIRoute]:
+    """The API routes of ``routes``, those of included routers too (FastAPI keeps an included
+    router as one entry that names its ``original_router``)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            found.extend(_api_routes(included.routes))
+    return found
+
+
+def test_every_route_of_the_app_is_pooled(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    api_routes = _api_routes(app.routes)
+    assert len(api_routes) > 50
+    assert api_routes
+    assert [r.path for r in api_routes if not isinstance(r, routing.PooledRoute)] == []
+    assert [r.path for r in api_routes if not inspect.iscoroutinefunction(r.endpoint)] == []
 
 
 def test_dependency_overrides_of_the_plain_functions_still_apply(tmp_path: Path) -> None:
@@ -74,16 +131,20 @@ def _pool_size_app(tmp_path: Path, **overrides: Any) -> FastAPI:
 
     @app.get("/threads")
     async def threads() -> dict[str, float]:
-        return {"tokens": anyio.to_thread.current_default_thread_limiter().total_tokens}
+        return {
+            "tokens": anyio.to_thread.current_default_thread_limiter().total_tokens,
+            "read": routing.read_pool_size(),
+        }
 
     return app
 
 
-def test_the_thread_pool_is_bounded_by_settings(tmp_path: Path) -> None:
+def test_the_thread_pools_are_bounded_by_settings(tmp_path: Path) -> None:
     with TestClient(_pool_size_app(tmp_path, threads=3)) as client:
-        assert client.get("/threads").json() == {"tokens": 3}
+        assert client.get("/threads").json() == {"tokens": 3, "read": 3}
+    default = Settings("sqlite://").threads
     with TestClient(_pool_size_app(tmp_path / "default")) as client:
-        assert client.get("/threads").json() == {"tokens": Settings("sqlite://").threads}
+        assert client.get("/threads").json() == {"tokens": default, "read": default}
 
 
 def test_worker_count() -> None:
@@ -160,3 +221,19 @@ def test_a_scrape_adds_up_every_workers_metrics(tmp_path: Path) -> None:
     alone = Metrics()
     alone.record("GET", "/api/v1/organisations", 200, 0.003, b"")
     assert 'route="/api/v1/organisations",status="200"} 1' in alone.render()
+
+
+def test_serve_runs_uvicorn_on_asyncio_with_httptools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loop was chosen by measurement (docs/performance.md, "Which HTTP server"): under
+    # this load uvloop's p99 was several times asyncio's.
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    for name in ("ORGBOOK_DATABASE_URL", "ORGBOOK_DATA_DIR", "ORGBOOK_RATE_LIMIT_STORAGE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = get_settings(environ={"ORGBOOK_DATA_DIR": str(tmp_path)})
+    serving.serve(settings, _pool_size_app, host="127.0.0.1", port=1, workers=1)
+    assert [(c["loop"], c["http"], c["workers"]) for c in calls] == [("asyncio", "httptools", 1)]

@@ -12,8 +12,10 @@ key, an unknown or unoffered configuration. The independent wallet (the TypeScri
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -362,3 +364,113 @@ def test_offers_are_for_the_issuers_organisations(setup: tuple[Registry, TestCli
     assert no_key.status_code == 401
     assert client.get("/wallet-offers/unknown").status_code == 404
     assert client.get("/oid4vci/offers/unknown").status_code == 404
+
+
+# --- CORS: browser wallets on other origins (issue 19 item 4) --------------------------------
+
+WALLET_ORIGIN = "https://wallet.example"
+WALLET_PATHS = ("/oid4vci/token", "/oid4vci/nonce", "/oid4vci/credential", "/oid4vci/offers/x")
+
+
+@contextmanager
+def cors_client(tmp_path: Path, url: str, origins: tuple[str, ...]) -> Iterator[TestClient]:
+    """A client of a registry whose ``ORGBOOK_CORS_ORIGINS`` is ``origins``."""
+    registry, key = open_binding_registry(tmp_path, url)
+    settings = dataclasses.replace(registry.settings, cors_origins=origins)
+    with TestClient(create_app(settings, registry=registry)) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        yield client
+    registry.close()
+
+
+def wallet_preflight(client: TestClient, path: str, origin: str) -> Any:
+    return client.options(
+        path,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+
+
+def test_a_browser_wallet_of_an_allowed_origin_may_call_the_endpoints(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    with cors_client(tmp_path, sqlite_url, (WALLET_ORIGIN,)) as client:
+        for path in WALLET_PATHS:
+            answer = wallet_preflight(client, path, WALLET_ORIGIN)
+            assert answer.status_code == 200, path
+            assert answer.headers["access-control-allow-origin"] == WALLET_ORIGIN
+            assert "POST" in answer.headers["access-control-allow-methods"]
+            assert "authorization" in answer.headers["access-control-allow-headers"].lower()
+            assert "access-control-allow-credentials" not in answer.headers
+        metadata = client.get(
+            "/.well-known/openid-credential-issuer", headers={"Origin": WALLET_ORIGIN}
+        )
+        assert metadata.headers["access-control-allow-origin"] == WALLET_ORIGIN
+        # the calls themselves: the token, then a refused credential whose reason is readable
+        code = code_of(offer(client))
+        granted = client.post(
+            "/oid4vci/token",
+            data={"grant_type": oid4vci.PRE_AUTHORIZED_GRANT, "pre-authorized_code": code},
+            headers={"Authorization": "", "Origin": WALLET_ORIGIN},
+        )
+        assert granted.status_code == 200, granted.text
+        assert granted.headers["access-control-allow-origin"] == WALLET_ORIGIN
+        denied = client.post(
+            "/oid4vci/credential",
+            json={"credential_configuration_id": ANCHOR_TYPE, "proofs": {"jwt": ["x"]}},
+            headers={"Authorization": "Bearer wrong", "Origin": WALLET_ORIGIN},
+        )
+        assert denied.status_code == 401
+        assert denied.headers["access-control-allow-origin"] == WALLET_ORIGIN
+        assert "www-authenticate" in denied.headers["access-control-expose-headers"].lower()
+
+
+def test_other_origins_and_other_paths_get_no_cors_headers(tmp_path: Path, sqlite_url: str) -> None:
+    with cors_client(tmp_path, sqlite_url, (WALLET_ORIGIN,)) as client:
+        for path in WALLET_PATHS:
+            answer = wallet_preflight(client, path, "https://other.example")
+            assert answer.status_code == 400, path
+            assert "access-control-allow-origin" not in answer.headers
+        simple = client.post(
+            "/oid4vci/nonce", headers={"Authorization": "", "Origin": "https://other.example"}
+        )
+        assert simple.status_code == 200
+        assert "access-control-allow-origin" not in simple.headers
+        # the issuer API (offers) and the offer's page: none, even for the wallet's origin
+        for path in (OFFERS, "/wallet-offers/x"):
+            answer = wallet_preflight(client, path, WALLET_ORIGIN)
+            assert "access-control-allow-origin" not in answer.headers, path
+        made = client.post(OFFERS, json={"organisation": ORG}, headers={"Origin": WALLET_ORIGIN})
+        assert made.status_code == 201
+        assert "access-control-allow-origin" not in made.headers
+        page = client.get(made.json()["page"], headers={"Origin": WALLET_ORIGIN})
+        assert page.status_code == 200
+        assert "access-control-allow-origin" not in page.headers
+
+
+def test_no_origins_means_no_cors_and_star_means_any_origin_without_credentials(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    with cors_client(tmp_path / "none", sqlite_url, ()) as client:
+        for path in WALLET_PATHS:
+            answer = wallet_preflight(client, path, WALLET_ORIGIN)
+            assert "access-control-allow-origin" not in answer.headers, path
+        simple = client.post(
+            "/oid4vci/nonce", headers={"Authorization": "", "Origin": WALLET_ORIGIN}
+        )
+        assert "access-control-allow-origin" not in simple.headers
+    with cors_client(tmp_path / "any", f"sqlite:///{tmp_path / 'any.sqlite3'}", ("*",)) as client:
+        for path in WALLET_PATHS:
+            answer = wallet_preflight(client, path, "https://any.example")
+            assert answer.status_code == 200, path
+            assert answer.headers["access-control-allow-origin"] == "*"
+            assert "access-control-allow-credentials" not in answer.headers
+        simple = client.post(
+            "/oid4vci/nonce", headers={"Authorization": "", "Origin": WALLET_ORIGIN}
+        )
+        assert simple.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in simple.headers
+        assert "WWW-Authenticate" in simple.headers["access-control-expose-headers"]

@@ -140,6 +140,32 @@ def test_ledger_key_is_sealed_and_reloads(tmp_path: Path) -> None:
         load_or_create_ledger_key(tmp_path, "another.example/log", PASSPHRASE.encode())
 
 
+def test_another_origin_for_an_existing_ledger_says_how_to_keep_serving_it(tmp_path: Path) -> None:
+    # The origin follows ORGBOOK_PUBLIC_URL by default: serving an existing data directory at
+    # another URL must say that the ledger's origin is fixed and how to keep it, not only that
+    # two files disagree.
+    load_or_create_ledger_key(tmp_path, "127.0.0.1:8000/ledger", PASSPHRASE.encode())
+    with pytest.raises(ConfigurationError) as raised:
+        load_or_create_ledger_key(tmp_path, "127.0.0.1:8791/ledger", PASSPHRASE.encode())
+    detail = raised.value.detail
+    assert "'127.0.0.1:8000/ledger'" in detail
+    assert "'127.0.0.1:8791/ledger'" in detail
+    assert "ORGBOOK_LEDGER_ORIGIN=127.0.0.1:8000/ledger" in detail
+    again = load_or_create_ledger_key(tmp_path, "127.0.0.1:8000/ledger", PASSPHRASE.encode())
+    assert again.vkey() == (tmp_path / VKEY_FILE).read_text().strip()
+
+
+def test_a_key_that_is_not_the_published_one_is_refused(tmp_path: Path) -> None:
+    load_or_create_ledger_key(tmp_path, DEFAULT_ORIGIN, PASSPHRASE.encode())
+    other = tmp_path / "other"
+    load_or_create_ledger_key(other, DEFAULT_ORIGIN, PASSPHRASE.encode())
+    (tmp_path / KEY_FILE).write_bytes((other / KEY_FILE).read_bytes())
+    with pytest.raises(ConfigurationError) as raised:
+        load_or_create_ledger_key(tmp_path, DEFAULT_ORIGIN, PASSPHRASE.encode())
+    assert "is not the key of" in raised.value.detail
+    assert "ORGBOOK_LEDGER_ORIGIN" not in raised.value.detail
+
+
 def test_a_published_vkey_without_its_key_is_not_replaced(tmp_path: Path) -> None:
     load_or_create_ledger_key(tmp_path, DEFAULT_ORIGIN, PASSPHRASE.encode())
     (tmp_path / KEY_FILE).unlink()

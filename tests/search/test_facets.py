@@ -130,3 +130,69 @@ def test_past_the_bound_counts_are_lower_bounds(
             assert sum(small[field].values()) <= 50 * (3 if field == "credential_type" else 2)
             for value, count in small[field].items():
                 assert count <= full[field][value]
+
+
+ONE_PASS = [
+    *QUERIES,
+    SearchQuery("smith"),
+    SearchQuery("b", limit=3),
+    SearchQuery("holdings", limit=2),
+    SearchQuery("smith", status="active", limit=2),
+]
+
+
+@pytest.mark.parametrize("q", ONE_PASS, ids=str)
+def test_search_with_facets_is_search_and_facets(conn: Connection, q: SearchQuery) -> None:
+    from orgbook.search import search, search_with_facets
+
+    query = q
+    while True:  # every page, cursors included
+        page, counted = search_with_facets(conn, query)
+        assert page == search(conn, query)
+        assert counted == facets(conn, query)
+        assert search_with_facets(conn, query, with_facets=False) == (page, None)
+        if page.next_cursor is None:
+            break
+        query = dataclasses.replace(query, cursor=page.next_cursor)
+
+
+def test_search_with_facets_asks_each_tier_once_without_filters(
+    conn: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orgbook.search import search_with_facets
+
+    tiers = importlib.import_module("orgbook.search.tiers")
+    query = importlib.import_module("orgbook.search.query")  # imports the tiers by name
+    calls: Counter[str] = Counter()
+    for name in ("number_tier", "exact_tier", "prefix_orgs_for_total", "fuzzy_tier"):
+        original = getattr(tiers, name)
+
+        def counted(*args: object, _original: object = original, _name: str = name) -> object:
+            calls[_name] += 1
+            return _original(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(tiers, name, counted)
+        monkeypatch.setattr(query, name, counted)
+    for text in ("Boulangrie Levesqe", "123456789", "smith"):
+        calls.clear()
+        search_with_facets(conn, SearchQuery(text))
+        assert calls["exact_tier"] == calls["prefix_orgs_for_total"] == 1, (text, calls)
+        assert set(calls.values()) <= {1}, (text, calls)
+
+
+@pytest.mark.parametrize("text", [None, "smith", "b"])
+def test_facets_without_filters_are_counted_by_the_database(
+    conn: Connection, text: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every facet counts the same organisations: no organisation or tag row is read into
+    # Python (_describe), and the counts are those of the general path, checked above.
+    monkeypatch.setattr(facets_module, "FACET_BOUND", 2000)
+    expected_counts = expected(conn, SearchQuery(text))
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("an unfiltered query described its organisations in Python")
+
+    monkeypatch.setattr(facets_module, "_describe", refuse)
+    got = facets(conn, SearchQuery(text))
+    assert got.exact
+    assert as_dicts(got) == expected_counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import pytest
@@ -17,7 +17,14 @@ from orgbook.core.dataintegrity import add_proof
 from orgbook.core.did import LocalResolver
 from orgbook.core.errors import BadInput
 from orgbook.core.multibase import b58decode, b58encode
-from orgbook.verification.credential import check_schema, verify_credential
+from orgbook.verification.credential import (
+    CHECK_NAMES,
+    check_schema,
+    check_signature,
+    check_validity_period,
+    registry_schema_bases,
+    verify_credential,
+)
 from tests.core.test_credentials import (
     ISSUED,
     NOW,
@@ -495,3 +502,258 @@ def test_a_schema_elsewhere_is_not_applied(issuer: Issuer, did: str) -> None:
     check = check_schema(cred)
     assert check.outcome == "pass"
     assert "is not one orgbook holds" in check.reason
+
+
+# --- what each check tells its reader (issue 20: mutation testing of credential.py) -----------
+
+
+def test_the_schema_check_says_which_schema_it_applied_or_why_none(
+    issuer: Issuer, cred: dict[str, Any]
+) -> None:
+    legal_name = "https://orgbook.example/schemas/credentials/legal-name/1.0.json"
+    applied = check_schema(cred)
+    assert (applied.outcome, applied.reason) == (
+        "pass",
+        f"conforms to the VC 2.0 data model and {legal_name}",
+    )
+    unknown = cred | {"credentialSchema": {"id": "https://x.example/s.json", "type": "JsonSchema"}}
+    assert check_schema(unknown).reason == (
+        "conforms to the VC 2.0 data model; schema https://x.example/s.json is not one orgbook "
+        "holds, so it was not applied"
+    )
+    bare = {k: v for k, v in cred.items() if k != "credentialSchema"}
+    assert check_schema(bare).reason == "conforms to the VC 2.0 data model (no credentialSchema)"
+
+
+def test_a_schema_failure_counts_the_other_problems_and_lists_them_all(issuer: Issuer) -> None:
+    legal_name = "https://orgbook.example/schemas/credentials/legal-name/1.0.json"
+    one = make_credential(
+        CredentialType.LEGAL_NAME,
+        issuer,
+        subject={"legalName": "", "effectiveDate": "2024-02-01"},
+    )
+    check = check_schema(one)
+    assert (check.outcome, check.reason) == (
+        "fail",
+        f"does not match schema {legal_name}: /credentialSubject/legalName: '' should be non-empty",
+    )
+    assert check.details == {
+        "problems": [{"path": "/credentialSubject/legalName", "message": "'' should be non-empty"}]
+    }
+    two = make_credential(
+        CredentialType.LEGAL_NAME,
+        issuer,
+        subject={"legalName": "", "effectiveDate": "2024-02-30"},
+    )
+    assert check_schema(two).reason == (
+        f"does not match schema {legal_name}: "
+        "/credentialSubject/effectiveDate: '2024-02-30' is not a 'date' (and 1 more)"
+    )
+
+
+def test_a_document_that_is_not_a_credential_fails_the_schema_with_every_problem() -> None:
+    check = check_schema(
+        {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"]}
+    )
+    assert check.outcome == "fail"
+    problems = check.details["problems"]
+    assert len(problems) >= 2
+    assert check.reason == (
+        f"not a conforming VC 2.0 credential: {problems[0]['path']}: {problems[0]['message']} "
+        f"(and {len(problems) - 1} more)"
+    )
+    assert all(set(p) == {"path", "message"} for p in problems)
+
+
+def test_the_signature_check_reports_each_proof(issuer: Issuer, cred: dict[str, Any]) -> None:
+    check = check_signature(cred, resolver=issuer.resolver, now=NOW)
+    assert (check.outcome, check.reason) == (
+        "pass",
+        f"proof verifies (eddsa-jcs-2022, {issuer.vm})",
+    )
+    assert check.details == {
+        "proofs": [
+            {
+                "ok": True,
+                "reason": "verified",
+                "verificationMethod": issuer.vm,
+                "created": ISSUED,
+                "proofPurpose": "assertionMethod",
+            }
+        ]
+    }
+
+
+def test_two_proofs_are_counted_and_a_failing_one_is_named_by_its_place(
+    issuer: Issuer, cred: dict[str, Any]
+) -> None:
+    stranger = make_issuer("key", label="stranger")
+    unsigned = {k: v for k, v in cred.items() if k != "proof"}
+    first = add_proof(unsigned, stranger.signer, verification_method=stranger.vm, created=ISSUED)
+    both = add_proof(first, issuer.signer, verification_method=issuer.vm, created=ISSUED)
+    check = check_signature(both, resolver=issuer.resolver, now=NOW)
+    methods = ", ".join(sorted([issuer.vm, stranger.vm]))
+    assert (check.outcome, check.reason) == ("pass", f"2 proofs verify (eddsa-jcs-2022, {methods})")
+    assert [p["verificationMethod"] for p in check.details["proofs"]] == [stranger.vm, issuer.vm]
+    twice = add_proof(cred, issuer.signer, verification_method=issuer.vm, created=ISSUED)
+    assert check_signature(twice, resolver=issuer.resolver, now=NOW).reason == (
+        f"2 proofs verify (eddsa-jcs-2022, {issuer.vm})"
+    )
+    for index in (0, 1):
+        broken = copy.deepcopy(both)
+        broken["proof"][index]["created"] = "2025-06-01T09:30:01Z"
+        check = check_signature(broken, resolver=issuer.resolver, now=NOW)
+        assert (check.outcome, check.reason) == (
+            "fail",
+            f"proof {index}: signature does not verify",
+        )
+        assert [p["ok"] for p in check.details["proofs"]] == [index != 0, index != 1]
+    alone = copy.deepcopy(cred)
+    alone["proof"]["created"] = "2025-06-01T09:30:01Z"
+    assert check_signature(alone, resolver=issuer.resolver, now=NOW).reason == (
+        "signature does not verify"
+    )
+
+
+STAMP_NOW = "2026-11-23T12:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("credential", "outcome", "reason"),
+    [
+        ({}, "pass", "no validity period stated"),
+        (
+            {"validUntil": "2030-01-01T00:00:00Z"},
+            "pass",
+            f"valid until 2030-01-01T00:00:00Z (now {STAMP_NOW})",
+        ),
+        (
+            {"validFrom": "2020-01-01T00:00:00Z", "validUntil": "2030-01-01T00:00:00Z"},
+            "pass",
+            f"valid from 2020-01-01T00:00:00Z until 2030-01-01T00:00:00Z (now {STAMP_NOW})",
+        ),
+        (
+            {"validFrom": "2020-01-01T00:00:00Z", "validUntil": "2021-01-01T00:00:00Z"},
+            "fail",
+            f"expired at 2021-01-01T00:00:00Z (now {STAMP_NOW})",
+        ),
+        (
+            {"validFrom": "2030-01-01T00:00:00Z", "validUntil": "2031-01-01T00:00:00Z"},
+            "fail",
+            f"not valid before 2030-01-01T00:00:00Z (now {STAMP_NOW})",
+        ),
+    ],
+    ids=["none", "until", "from-until", "expired", "not-yet"],
+)
+def test_the_validity_period_check_states_the_period_and_the_time(
+    credential: dict[str, Any], outcome: str, reason: str
+) -> None:
+    check = check_validity_period(credential, now=NOW)
+    assert (check.outcome, check.reason) == (outcome, reason)
+    assert check.details == {
+        "validFrom": credential.get("validFrom"),
+        "validUntil": credential.get("validUntil"),
+        "now": STAMP_NOW,
+    }
+
+
+@pytest.mark.parametrize(
+    ("credential", "reason"),
+    [
+        (None, "credential is not a JSON object"),
+        (["validFrom"], "credential is not a JSON object"),
+        ({"validFrom": 20240101}, "validFrom 20240101 is not a date-time"),
+        ({"validUntil": None}, "validUntil None is not a date-time"),
+        (
+            {"validFrom": "2020-01-01T00:00:00Z", "validUntil": "soon"},
+            "validUntil 'soon' is not a date-time",
+        ),
+    ],
+)
+def test_a_validity_period_that_cannot_be_read_fails(credential: Any, reason: str) -> None:
+    check = check_validity_period(credential, now=NOW)
+    assert (check.outcome, check.reason) == ("fail", reason)
+
+
+def test_now_must_carry_an_offset() -> None:
+    class NoOffset(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+    for now in (datetime(2026, 1, 1, tzinfo=NoOffset()), "2026-01-01T00:00:00Z", None):
+        with pytest.raises(BadInput) as caught:
+            verify_credential({}, resolver=LocalResolver(), now=now)  # type: ignore[arg-type]
+        assert caught.value.detail == "now must be a timezone-aware datetime"
+
+
+def test_the_checks_run_in_order_with_the_callers_schema_base(issuer: Issuer) -> None:
+    base = "https://schemas.registry.test/v1"
+    cred = make_credential(
+        CredentialType.LEGAL_NAME,
+        issuer,
+        index=11,
+        subject={"legalName": "", "effectiveDate": "2024-02-01"},
+        schema_base=base,
+    )
+    report = verify(issuer, cred)
+    assert [c.name for c in report.checks] == list(CHECK_NAMES)
+    assert report.check("schema").outcome == "pass"  # type: ignore[union-attr]
+    assert "is not one orgbook holds" in report.check("schema").reason  # type: ignore[union-attr]
+    applied = verify(issuer, cred, schema_base=base)
+    assert failed(applied)["schema"].endswith(
+        "/credentialSubject/legalName: '' should be non-empty"
+    )
+
+
+@pytest.mark.parametrize(
+    ("issuer_value", "bases"),
+    [
+        (
+            "did:web:registry.test:issuers:bc-registries",
+            ("https://registry.test/schemas", "http://registry.test/schemas"),
+        ),
+        (
+            {"id": "did:web:gov.example:orgbook:issuers:ns", "name": "NS"},
+            ("https://gov.example/orgbook/schemas", "http://gov.example/orgbook/schemas"),
+        ),
+        (  # a registry whose own path holds "issuers": the last /issuers/ names the issuer
+            "did:web:gov.example:issuers:orgbook:issuers:ns",
+            (
+                "https://gov.example/issuers/orgbook/schemas",
+                "http://gov.example/issuers/orgbook/schemas",
+            ),
+        ),
+        ("did:web:registry.test", ()),
+        ("did:web:registry.test:registers:bc", ()),
+        ("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", ()),
+        ("https://registry.test/issuers/x", ()),
+        ({"name": "no id"}, ()),
+        ({"id": 7}, ()),
+        (None, ()),
+    ],
+    ids=lambda v: str(v)[:40],
+)
+def test_registry_schema_bases(issuer_value: Any, bases: tuple[str, ...]) -> None:
+    assert registry_schema_bases(issuer_value) == bases
+
+
+def test_a_validity_date_nested_too_deeply_is_reported_by_its_check(
+    issuer: Issuer, cred: dict[str, Any]
+) -> None:
+    deep: Any = "2020-01-01T00:00:00Z"
+    for _ in range(100_000):
+        deep = [deep]
+    assert failed(verify(issuer, cred | {"validFrom": deep}))["validity_period"] == (
+        "credential is nested too deeply"
+    )
+
+
+def test_every_schema_applied_is_named(cred: dict[str, Any]) -> None:
+    # The common envelope's schema is the one orgbook holds that allows a list of schemas.
+    common = "https://orgbook.example/schemas/credentials/common/1.0.json"
+    listed = [{"id": common, "type": "JsonSchema"}, {"id": common, "type": "JsonSchema"}]
+    check = check_schema(cred | {"credentialSchema": listed})
+    assert (check.outcome, check.reason) == (
+        "pass",
+        f"conforms to the VC 2.0 data model and {common}, {common}",
+    )

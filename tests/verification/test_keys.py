@@ -320,7 +320,7 @@ def test_a_status_list_signed_before_its_key_was_added() -> None:
     assert status_list_key_failure(STATUS_URL, early, events, 3) is None
     assert status_list_key_failure(STATUS_URL, early, events, 1) == (
         f"status list {STATUS_URL}: key {VM1} was added at ledger index 1, after the status "
-        "list was signed 1"
+        "list's entry 1"
     )
 
 

@@ -30,7 +30,7 @@ import referencing.exceptions
 
 from orgbook.core.errors import BadInput
 from orgbook.core.schemas.catalogue import catalogue, format_checker
-from orgbook.core.schemas.validation import MAX_PROBLEMS, SchemaProblem
+from orgbook.core.schemas.validation import SchemaProblem, problems_of
 
 __all__ = ["check_registered_schema", "registered_validator", "validate_registered"]
 
@@ -84,10 +84,6 @@ def registered_validator(
     return _validator(type_id, json.dumps(schema, sort_keys=True, separators=(",", ":")))
 
 
-def _pointer(parts: Any) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def validate_registered(
     type_id: str, schema: Mapping[str, Any], instance: Any
 ) -> list[SchemaProblem]:
@@ -101,19 +97,4 @@ def validate_registered(
         return [SchemaProblem("", f"the type's schema has an unresolvable $ref: {exc}")]
     except RecursionError:
         return [SchemaProblem("", "nested too deeply")]
-    problems: list[SchemaProblem] = []
-    for error in errors[:MAX_PROBLEMS]:
-        leaf = error
-        while leaf.context:
-            best = jsonschema.exceptions.best_match(leaf.context)
-            if best is None or best is leaf:
-                break
-            leaf = best
-        path = list(leaf.absolute_path)
-        if leaf.validator == "required" and isinstance(leaf.validator_value, list):
-            missing = [
-                n for n in leaf.validator_value if leaf.message == f"{n!r} is a required property"
-            ]
-            path += missing[:1]
-        problems.append(SchemaProblem(_pointer(path), leaf.message))
-    return list(dict.fromkeys(problems))
+    return problems_of(errors)

@@ -35,6 +35,7 @@ from orgbook.core.schemas.compiled import accepts
 __all__ = [
     "MAX_PROBLEMS",
     "SchemaProblem",
+    "problems_of",
     "schema_validator",
     "validate_against",
     "validate_credential",
@@ -116,7 +117,6 @@ def validate_against(schema_id: str, instance: Any) -> list[SchemaProblem]:
     if accepts(schema_id, instance):
         return []
     validator = schema_validator(schema_id)
-    problems: list[SchemaProblem] = []
     try:
         errors = sorted(
             validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))
@@ -125,6 +125,13 @@ def validate_against(schema_id: str, instance: Any) -> list[SchemaProblem]:
         raise ConfigurationError(f"schema {schema_id} has an unresolvable $ref: {exc}") from exc
     except RecursionError:
         return [SchemaProblem("", "nested too deeply")]
+    return problems_of(errors)
+
+
+def problems_of(errors: list[jsonschema.exceptions.ValidationError]) -> list[SchemaProblem]:
+    """The first :data:`MAX_PROBLEMS` validation errors as problems, each at the JSON pointer of
+    its most specific cause, a missing member pointed at itself; each problem once."""
+    problems: list[SchemaProblem] = []
     for error in errors[:MAX_PROBLEMS]:
         leaf = _leaf(error)
         path = list(leaf.absolute_path)
