@@ -160,12 +160,14 @@ def canonicalize(value: Any) -> bytes:
     Raises :class:`CanonicalizationError` for values JCS cannot represent (NaN, ±Infinity,
     integers beyond ±(2^53-1), lone surrogates, non-string keys, non-JSON types).
     """
-    if _fast_path_safe(value):
-        try:
-            return orjson.dumps(value, default=_fragment, option=_ORJSON_OPTS)
-        except (TypeError, orjson.JSONEncodeError):
-            pass  # lone surrogates and the like: let the reference produce the precise error
+    # The guard's walk recurses too (up to 200 levels): called from a deep stack, it can run
+    # out of frames as well as _plain, and neither may raise RecursionError to the caller.
     try:
+        if _fast_path_safe(value):
+            try:
+                return orjson.dumps(value, default=_fragment, option=_ORJSON_OPTS)
+            except (TypeError, orjson.JSONEncodeError):
+                pass  # lone surrogates and the like: let the reference produce the precise error
         plain = _plain(value)
     except RecursionError as exc:
         raise CanonicalizationError("JSON nested too deeply") from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -436,3 +437,24 @@ def test_a_value_nested_too_deeply_is_a_canonicalization_error() -> None:
         deep = [deep]
     with pytest.raises(CanonicalizationError, match="nested too deeply"):
         canonicalize(deep)
+
+
+def test_canonicalize_from_a_deep_stack_is_a_canonicalization_error_not_a_recursion_error() -> None:
+    # A value the fast path takes (no float), 150 deep: fine from a shallow stack, but with only
+    # ≈ 60 frames left the guard's own walk runs out of them, which must read as too deep.
+    deep: Any = [1]
+    for _ in range(150):
+        deep = [deep]
+    assert canonicalize(deep) == b"[" * 151 + b"1" + b"]" * 151
+    depth = 0
+    frame = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 60)
+    try:
+        with pytest.raises(CanonicalizationError, match="nested too deeply"):
+            canonicalize(deep)
+    finally:
+        sys.setrecursionlimit(limit)
