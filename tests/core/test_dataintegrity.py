@@ -889,3 +889,29 @@ def test_a_chained_proof_failing_with_the_proof_it_names_keeps_its_own_fields() 
         "assertionMethod",
     )
     assert second.ok is False
+
+
+def test_a_failure_goes_down_a_chain_of_three_proofs() -> None:
+    # p3 names p2, which names p1; only p1 fails itself (its key is unknown). p2 fails with it
+    # on the first pass over the results, p3 only on a second: the chain is followed to its end.
+    three = add_proof(
+        _chain(),
+        OTHER,
+        verification_method=VM_B,
+        created=CREATED,
+        proof_id="urn:p3",
+        previous_proof="urn:p2",
+    )
+
+    def keys(vm: str) -> bytes:
+        if vm == VM_B:
+            return OTHER.public_key
+        raise NotFound("key-a was never registered")
+
+    assert [r.ok for r in verify_proofs(three, resolve_key=_keys)] == [True, True, True]
+    results = verify_proofs(three, resolve_key=keys)
+    assert [(r.ok, r.reason) for r in results] == [
+        (False, f"cannot resolve verification method {VM_A!r}: key-a was never registered"),
+        (False, "previous proof 'urn:p1' does not verify"),
+        (False, "previous proof 'urn:p2' does not verify"),
+    ]
