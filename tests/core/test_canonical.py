@@ -458,3 +458,22 @@ def test_canonicalize_from_a_deep_stack_is_a_canonicalization_error_not_a_recurs
             canonicalize(deep)
     finally:
         sys.setrecursionlimit(limit)
+
+
+def test_a_float_below_the_guards_depth_limit_still_takes_the_reference_path() -> None:
+    # The guard stops walking after 200 levels and answers "not safe": a float deeper than
+    # that (orjson writes 1.0 and 1e+20, RFC 8785 writes 1 and 100000000000000000000) is still
+    # rendered by the reference, not by orjson. (More frames than the default, for a stack
+    # already deep or instrumented, e.g. by mutmut: the walk itself is 200 calls deep.)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        for number, text in ((1.0, b"1"), (1e20, b"100000000000000000000")):
+            deep: Any = [number]
+            for _ in range(204):
+                deep = [deep]
+            assert not _fast_path_safe(deep)
+            expected = b"[" * 205 + text + b"]" * 205
+            assert canonicalize(deep) == expected == canonicalize_reference(deep)
+    finally:
+        sys.setrecursionlimit(limit)
