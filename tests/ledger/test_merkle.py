@@ -490,3 +490,28 @@ def test_each_refusal_says_what_is_wrong_and_where(
         call()
     assert (caught.value.detail, caught.value.field) == (detail, field)
     assert caught.value.problem()["field"] == field
+
+
+def test_tree_sizes_end_below_two_to_the_64() -> None:
+    # RFC 9162 sizes are uint64: 2^64 - 1 is the largest. Two equal sizes with equal roots and
+    # an empty proof are consistent; at 2^64 the size itself is refused.
+    root = leaf_hash(b"r")
+    assert verify_consistency(2**64 - 1, 2**64 - 1, root, root, [])
+    assert not verify_consistency(2**64, 2**64, root, root, [])
+    assert not verify_consistency(2**64 - 1, 2**64, root, root, [])
+
+
+def test_a_proof_must_be_a_sequence_not_a_set_or_a_mapping() -> None:
+    # A proof is ordered: a set or a dict holding the right hashes is not one, even when its
+    # one element would fold into the right root.
+    leaves = [leaf_hash(b"a"), leaf_hash(b"b")]
+    root = root_hash(leaves)
+    assert verify_inclusion(leaves[0], 0, 2, [leaves[1]], root)
+    assert verify_inclusion(leaves[0], 0, 2, (leaves[1],), root)
+    for unordered in ({leaves[1]}, frozenset({leaves[1]}), {leaves[1]: 0}):
+        assert not verify_inclusion(leaves[0], 0, 2, unordered, root), unordered  # type: ignore[arg-type]
+    three = [*leaves, leaf_hash(b"c")]
+    proof = consistency_proof(2, three)
+    assert len(proof) == 1
+    assert verify_consistency(2, 3, root, root_hash(three), proof)
+    assert not verify_consistency(2, 3, root, root_hash(three), set(proof))  # type: ignore[arg-type]
