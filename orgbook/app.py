@@ -45,13 +45,13 @@ from orgbook.http.problems import (
     install_problem_handlers,
 )
 from orgbook.http.ratelimit import RateLimiter
-from orgbook.http.routing import PooledRoute, configure_read_pool
+from orgbook.http.routing import PooledRoute, configure_read_pool, threads_for
 from orgbook.http.serving import limit_threads
 from orgbook.issuer import api as issuer_api
 from orgbook.issuer import authorised_api, binding_api, oid4vci_api, vcapi_issue
 from orgbook.runtime.logging import configure_logging
 from orgbook.runtime.registry import Registry, open_registry, resolve_passphrase
-from orgbook.storage.engine import make_engine
+from orgbook.storage.engine import is_sqlite, make_engine
 from orgbook.storage.migrations import upgrade
 from orgbook.verifier import api as verifier_api
 from orgbook.verifier import (
@@ -302,8 +302,9 @@ def create_app(
         # queue on the migration lock.
         await run_in_threadpool(upgrade, app_engine)
         # orgbook.http.serving: why few threads per process; orgbook.http.routing: why its own
-        limit_threads(settings.threads)
-        configure_read_pool(settings.threads)
+        threads = threads_for(settings.threads, sqlite=is_sqlite(app_engine))
+        limit_threads(threads)
+        configure_read_pool(threads)
         try:
             yield
         finally:

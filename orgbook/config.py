@@ -54,8 +54,9 @@ class Settings:
     """Where rate-limit counters live (a ``limits`` storage URI); empty: chosen by the server."""
     workers: int = 0
     """Server processes for ``orgbook serve``; 0: one per core."""
-    threads: int = 4
-    """Threads per process for routes that block (database reads)."""
+    threads: int = 0
+    """Threads per process for routes that block (database reads), and as many for writes; 0:
+    one on SQLite, four on a server database (``orgbook.http.routing.threads_for``)."""
     metrics_dir: str = ""
     """Where the workers of one server share their metrics (set by ``orgbook serve``)."""
     cors_origins: tuple[str, ...] = ("*",)
@@ -218,7 +219,7 @@ PARSERS: dict[str, Callable[[str, object], Any]] = {
     "feed_stream_max_seconds": _int(1),
     "rate_limit_storage": _line,
     "workers": _int(0),
-    "threads": _int(1),
+    "threads": _int(0),
     "metrics_dir": _line,
     "cors_origins": _origins(allow_any=True),
     "issuer_cors_origins": _origins(allow_any=False),

@@ -1,8 +1,10 @@
 """Where plain ``def`` routes run: :class:`PooledRoute`, on a small executor of this process.
 
 What it owns: the route class every area's ``APIRouter`` is made with
-(``APIRouter(route_class=PooledRoute)``), and the process's read executor (:func:`read_pool`,
-sized by ``ORGBOOK_THREADS`` at start-up through :func:`configure_read_pool`).
+(``APIRouter(route_class=PooledRoute)``), and the process's two executors: :func:`read_pool`
+for ``GET`` and ``HEAD`` routes, :func:`write_pool` for every other method (issuance, revocation,
+key rotation, the web page's forms), both sized at start-up by :func:`configure_read_pool` from
+``ORGBOOK_THREADS`` (:func:`threads_for`: one on SQLite, four on a server database).
 
 Why: FastAPI runs a plain ``def`` route through ``starlette.concurrency.run_in_threadpool``,
 i.e. anyio's ``to_thread.run_sync``: per call a capacity-limiter acquisition, a cancel scope, a
@@ -16,6 +18,15 @@ one thread-safe wake-up per request. The route's parameters, dependencies, respo
 OpenAPI description are the endpoint's own (FastAPI reads the signature through
 ``__wrapped__``); dependencies declared ``async def`` stay on the event loop, plain ``def`` ones
 still go through anyio.
+
+Why two executors: a write may take seconds (a batch of records through the issuer API); on one
+executor a single-thread process would answer no read meanwhile. Why one thread on SQLite: a
+SQLite read runs in this process and holds the GIL except while it steps (sqlite3 releases and
+re-takes it on every row), so two read threads of one process do not read in parallel, they
+hand the GIL to each other; measured on one worker under 8 and 64 connections, a search cost
+≈9 ms of CPU with one thread, ≈11.5 with two and ≈13.5 with four, and throughput fell as
+clients were added (docs/performance.md, "Third pass"). On a server database a read waits on the
+network without the GIL, so a few threads keep it busy.
 
 What it must not do: run anything on the event loop that the endpoint would have run in a thread
 (a blocking database read on the loop stalls every connection of the process).
@@ -34,57 +45,98 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-__all__ = ["PooledRoute", "configure_read_pool", "pooled", "read_pool", "read_pool_size"]
+__all__ = [
+    "PooledRoute",
+    "configure_read_pool",
+    "pooled",
+    "read_pool",
+    "read_pool_size",
+    "threads_for",
+    "write_pool",
+]
 
 _lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}
 _size = 0
 DEFAULT_THREADS = 4
+"""Threads per executor on a server database (PostgreSQL), where a read waits on the network."""
+SQLITE_THREADS = 1
+"""Threads per executor on SQLite, where a second read thread only contends for the GIL."""
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def threads_for(configured: int, *, sqlite: bool) -> int:
+    """Threads per executor: ``configured`` (``ORGBOOK_THREADS``) if set, else by database."""
+    if configured > 0:
+        return configured
+    return SQLITE_THREADS if sqlite else DEFAULT_THREADS
 
 
 def configure_read_pool(threads: int) -> ThreadPoolExecutor:
-    """Make this process's read executor ``threads`` wide (a new one if its size differs)."""
-    global _pool, _size
+    """Make this process's executors (read and write) ``threads`` wide (new ones if their size
+    differs); returns the read executor."""
+    global _size
     with _lock:
-        old = _pool
-        if old is not None and _size == threads:
-            return old
-        _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="orgbook-read")
+        if _pools and _size == threads:
+            return _pools["read"]
+        old = dict(_pools)
+        for kind in ("read", "write"):
+            _pools[kind] = ThreadPoolExecutor(
+                max_workers=threads, thread_name_prefix=f"orgbook-{kind}"
+            )
         _size = threads
-    if old is not None:
-        old.shutdown(wait=False)  # calls already handed to it finish there
-    return _pool
+    for pool in old.values():
+        pool.shutdown(wait=False)  # calls already handed to it finish there
+    return _pools["read"]
+
+
+def _pool(kind: str) -> ThreadPoolExecutor:
+    found = _pools.get(kind)
+    if found is None:
+        configure_read_pool(DEFAULT_THREADS)
+        found = _pools[kind]
+    return found
 
 
 def read_pool() -> ThreadPoolExecutor:
-    """This process's read executor (made :data:`DEFAULT_THREADS` wide if not configured)."""
-    pool = _pool
-    return pool if pool is not None else configure_read_pool(DEFAULT_THREADS)
+    """This process's executor for ``GET`` and ``HEAD`` routes (made :data:`DEFAULT_THREADS`
+    wide if not configured)."""
+    return _pool("read")
+
+
+def write_pool() -> ThreadPoolExecutor:
+    """This process's executor for every other method, so a long write never holds up reads."""
+    return _pool("write")
 
 
 def read_pool_size() -> int:
-    """How many threads :func:`read_pool` has (0 before it is made)."""
+    """How many threads :func:`read_pool` (and :func:`write_pool`) has (0 before they are made)."""
     return _size
 
 
-def pooled(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+def pooled(endpoint: Callable[..., Any], *, writes: bool = False) -> Callable[..., Any]:
     """``endpoint`` if it is ``async def``; else an ``async def`` twin running it on
-    :func:`read_pool` (same name, signature and annotations, through ``__wrapped__``)."""
+    :func:`read_pool` (:func:`write_pool` if it ``writes``), with the same name, signature and
+    annotations, through ``__wrapped__``."""
     if inspect.iscoroutinefunction(endpoint) or not inspect.isfunction(endpoint):
         return endpoint
 
     @functools.wraps(endpoint)
-    async def on_read_pool(*args: Any, **kwargs: Any) -> Any:
+    async def on_pool(*args: Any, **kwargs: Any) -> Any:
         call = functools.partial(endpoint, *args, **kwargs)
         context = contextvars.copy_context()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(read_pool(), context.run, call)
+        executor = write_pool() if writes else read_pool()
+        return await loop.run_in_executor(executor, context.run, call)
 
-    return on_read_pool
+    return on_pool
 
 
 class PooledRoute(APIRoute):
-    """An ``APIRoute`` whose plain ``def`` endpoint runs on :func:`read_pool` (module docstring)."""
+    """An ``APIRoute`` whose plain ``def`` endpoint runs on :func:`read_pool`, or on
+    :func:`write_pool` when it answers any method but ``GET`` and ``HEAD`` (module docstring)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, pooled(endpoint), **kwargs)
+        methods = {m.upper() for m in kwargs.get("methods") or ("GET",)}
+        writes = not methods <= _READ_METHODS
+        super().__init__(path, pooled(endpoint, writes=writes), **kwargs)

@@ -142,9 +142,55 @@ def _pool_size_app(tmp_path: Path, **overrides: Any) -> FastAPI:
 def test_the_thread_pools_are_bounded_by_settings(tmp_path: Path) -> None:
     with TestClient(_pool_size_app(tmp_path, threads=3)) as client:
         assert client.get("/threads").json() == {"tokens": 3, "read": 3}
-    default = Settings("sqlite://").threads
+    # By default one thread on SQLite: a second one only contends for the GIL (routing's docstring)
+    assert Settings("sqlite://").threads == 0
     with TestClient(_pool_size_app(tmp_path / "default")) as client:
-        assert client.get("/threads").json() == {"tokens": default, "read": default}
+        assert client.get("/threads").json() == {"tokens": 1, "read": 1}
+
+
+def test_threads_by_database() -> None:
+    assert routing.threads_for(0, sqlite=True) == routing.SQLITE_THREADS == 1
+    assert routing.threads_for(0, sqlite=False) == routing.DEFAULT_THREADS == 4
+    assert routing.threads_for(3, sqlite=True) == 3
+    assert routing.threads_for(2, sqlite=False) == 2
+    assert get_settings(environ={"ORGBOOK_THREADS": "0"}).threads == 0
+    assert get_settings(environ={"ORGBOOK_THREADS": "6"}).threads == 6
+
+
+def test_a_long_write_does_not_hold_up_reads_on_one_thread(tmp_path: Path) -> None:
+    # One thread per executor (the SQLite default): a write that takes long (a batch of records
+    # through the issuer API) runs on the write executor, and reads are still answered.
+    app = make_app(tmp_path, threads=1, rate_limit_per_minute=0)
+    release = threading.Event()
+    started = threading.Event()
+
+    @app.post("/slow-write")
+    def slow_write() -> dict[str, str]:
+        started.set()
+        release.wait(30)
+        return {"thread": threading.current_thread().name}
+
+    @app.get("/read")
+    def read() -> dict[str, str]:
+        return {"thread": threading.current_thread().name}
+
+    with TestClient(app) as client:
+        written: list[Any] = []
+        writer = threading.Thread(target=lambda: written.append(client.post("/slow-write")))
+        writer.start()
+        try:
+            assert started.wait(10)
+            read_back: list[Any] = []
+            reader = threading.Thread(target=lambda: read_back.append(client.get("/read")))
+            reader.start()
+            reader.join(10)
+            assert read_back, "the read waited for the write"
+            assert read_back[0].status_code == 200
+            assert read_back[0].json()["thread"].startswith("orgbook-read")
+        finally:
+            release.set()
+            writer.join(30)
+    assert written[0].json()["thread"].startswith("orgbook-write")
 
 
 def test_worker_count() -> None:
@@ -156,7 +202,7 @@ def test_worker_count() -> None:
     with pytest.raises(ConfigurationError):
         serving.worker_count(settings, -1)
     with pytest.raises(ConfigurationError):
-        get_settings(environ={"ORGBOOK_THREADS": "0"})
+        get_settings(environ={"ORGBOOK_THREADS": "-1"})
 
 
 @pytest.mark.integration
