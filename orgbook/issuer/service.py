@@ -370,10 +370,10 @@ class Issuance:
                 at=at,
                 reason=reason.strip(),
             )
-            if action == "revoke":
-                # The search document lists the types of current credentials (a filter): a
-                # revoked one leaves it, as replaying the ledger would have it.
-                searchdocs.reindex(conn, [row.organisation_id])
+            # The search document lists the types and issuers of current credentials that are
+            # not suspended (filters and facets): a revoked or suspended one leaves it, an
+            # unsuspended one comes back, as replaying the ledger would have it.
+            searchdocs.reindex(conn, [row.organisation_id])
             self._refresh_status_lists(conn, issuer_id, at)
             self.ledger.sign_checkpoint(conn, now=at)
             return entry.index

@@ -2,7 +2,7 @@
 
 The search index (:mod:`orgbook.search`) is a projection too: each organisation's document
 (its names, former and alternate names, numbers, status, issuers and the types of its current
-credentials, with the latest ``validUntil`` of each issuer and type that only expiring
+credentials that are not suspended, with the latest ``validUntil`` of each issuer and type that only expiring
 credentials give it: search counts those only until then) is built here from the served tables
 and handed to the search package's writer.
 
@@ -72,7 +72,11 @@ def reindex(conn: Connection, org_ids: Sequence[str]) -> None:
                 credentials.c.issuer_id,
                 credentials.c.valid_until,
             )
-            .where(credentials.c.organisation_id.in_(chunk), credentials.c.state == "current")
+            .where(
+                credentials.c.organisation_id.in_(chunk),
+                credentials.c.state == "current",
+                credentials.c.suspended.is_(False),  # held again once unsuspended
+            )
             .distinct()
         ):
             kinds[cred.organisation_id].add(cred.type)
