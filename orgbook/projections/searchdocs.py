@@ -2,9 +2,9 @@
 
 The search index (:mod:`orgbook.search`) is a projection too: each organisation's document
 (its names, former and alternate names, numbers, status, issuers and the types of its current
-credentials that are not suspended, with the latest ``validUntil`` of each issuer and type that only expiring
-credentials give it: search counts those only until then) is built here from the served tables
-and handed to the search package's writer.
+credentials that are not suspended, with the latest ``validUntil`` of each issuer and type that
+only expiring credentials give it: search counts those only until then) is built here from the
+served tables and handed to the search package's writer.
 
 * :func:`reindex`: refresh the documents of the organisations a batch touched, in the batch's
   transaction (issuance, revocation, ``ledger replay``);
