@@ -4,6 +4,7 @@
                                [--connections 1,8,64] [--seconds 5] [--classes search,verify…]
                                [--server uvicorn|uvicorn-uvloop|uvicorn-h11|granian]
                                [--variants SERVER[@CHECKOUT],…] [--json out.json]
+                               [--db URL] [--grow N]
 
 Builds the demo registry (``orgbook demo --no-serve``, ``--orgs`` organisations, SQLite) unless
 ``--data-dir`` names one already built (``orgbook demo --data-dir DIR --port P --no-serve``;
@@ -19,6 +20,13 @@ non-2xx) and the server's CPU milliseconds per request (all its processes; the s
 a shared machine). Bounded: classes × connection counts × worker counts runs of ``--seconds``
 each, plus start-up.
 
+At scale: ``--grow N`` adds ``N`` generated organisations (``bench/search_bench.py``'s
+generator, ids ``CA-BC:LD…``) to the registry's *search index* only, once (a second run finds
+them there), so the search and autocomplete classes run against an index of ``N`` + the
+registry's organisations; their requests are still drawn from the registry's own names.
+``--db URL`` serves a registry whose database is elsewhere (PostgreSQL: ``orgbook demo --db
+URL --data-dir DIR --port P --no-serve`` builds it); requests are drawn from that database.
+
 Before/after in one run (the machine is shared: figures taken minutes apart are not comparable):
 ``--variants uvicorn@/path/to/other/checkout,uvicorn`` serves each class from each variant in
 turn (a variant is a ``--server`` value, optionally ``@`` a checkout of orgbook put first on
@@ -32,7 +40,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -69,22 +76,29 @@ def parse_variants(spec: str) -> list[tuple[str, Path | None]]:
     return out
 
 
-def build_demo(data_dir: Path, orgs: int, port: int) -> None:
+def build_demo(data_dir: Path, orgs: int, port: int, db: str | None = None) -> None:
     argv = [sys.executable, "-m", "orgbook", "demo", "--no-serve", "--orgs", str(orgs)]
-    argv += ["--port", str(port)]
+    argv += ["--port", str(port)] + (["--db", db] if db else [])
     subprocess.run([*argv, "--data-dir", str(data_dir)], check=True, stdout=subprocess.DEVNULL)
 
 
-def request_files(data_dir: Path, base: str, out: Path, n: int = 500, seed: int = 1) -> None:
-    """One file of request lines per class (see load_requests.lua)."""
+def database_url(data_dir: Path, db: str | None) -> str:
+    return db or f"sqlite:///{(data_dir / 'orgbook.sqlite3').resolve()}"
+
+
+def request_files(url: str, base: str, out: Path, n: int = 500, seed: int = 1) -> None:
+    """One file of request lines per class (see load_requests.lua), drawn from the database."""
+    from sqlalchemy import create_engine, text
+
     rng = random.Random(seed)
-    db = sqlite3.connect(data_dir / "orgbook.sqlite3")
-    pick = "SELECT id FROM {} ORDER BY random() LIMIT ?"
-    orgs = [r[0] for r in db.execute(pick.format("organisations"), (n,))]
-    names = [r[0] for r in db.execute("SELECT name FROM organisations LIMIT 5000")]
-    creds = [r[0] for r in db.execute(pick.format("credentials"), (n,))]
-    size = db.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
-    db.close()
+    engine = create_engine(url)
+    pick = "SELECT id FROM {} ORDER BY random() LIMIT :n"
+    with engine.connect() as db:
+        orgs = [r[0] for r in db.execute(text(pick.format("organisations")), {"n": n})]
+        names = [r[0] for r in db.execute(text("SELECT name FROM organisations LIMIT 5000"))]
+        creds = [r[0] for r in db.execute(text(pick.format("credentials")), {"n": n})]
+        size = db.execute(text("SELECT count(*) FROM ledger_entries")).scalar_one()
+    engine.dispose()
     words = [w for name in names for w in name.split() if w.isalpha() and len(w) > 3]
     quote = urllib.parse.quote
 
@@ -117,6 +131,44 @@ def request_files(data_dir: Path, base: str, out: Path, n: int = 500, seed: int 
         (out / f"{kind}.txt").write_text("\n".join(rows) + "\n")
 
 
+def grow_index(url: str, n: int, seed: int = 7) -> None:
+    """Add ``n`` generated organisations to the search index at ``url``, unless there already."""
+    import dataclasses
+
+    from sqlalchemy import func, select
+
+    sys.path.insert(0, str(HERE))
+    from search_bench import generate
+
+    from orgbook.search import search_org, upsert_orgs
+    from orgbook.storage.engine import make_engine
+
+    engine = make_engine(url)
+    grown = search_org.c.org_id.like("CA-BC:LD%")
+    with engine.connect() as conn:
+        have = conn.execute(select(func.count()).select_from(search_org).where(grown)).scalar_one()
+    if have >= n:
+        engine.dispose()
+        return
+    print(f"adding {n:,} generated organisations to the search index…", file=sys.stderr)
+    started = time.monotonic()
+    batch = []
+    with engine.begin() as conn:
+        for i, doc in enumerate(generate(n, seed)):
+            number = f"LD{i:07d}"
+            batch.append(
+                dataclasses.replace(doc, org_id=f"CA-BC:{number}", registration_number=number)
+            )
+            if len(batch) == 1000:
+                upsert_orgs(conn, batch)
+                batch = []
+                if (i + 1) % 100_000 == 0:
+                    print(f"  {i + 1:,} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+        if batch:
+            upsert_orgs(conn, batch)
+    engine.dispose()
+
+
 def cpu_ticks(pid: int) -> int:
     """User + system CPU of ``pid`` and its children (the workers), in clock ticks."""
     total = 0
@@ -142,6 +194,7 @@ class Server:
         port: int,
         log: Path,
         source: Path | None = None,
+        db: str | None = None,
     ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         env = dict(os.environ)
@@ -154,6 +207,8 @@ class Server:
             ORGBOOK_VERIFY_RATE_LIMIT_PER_MINUTE="0",
             ORGBOOK_ISSUER_RATE_LIMIT_PER_MINUTE="0",
         )
+        if db:
+            env["ORGBOOK_DATABASE_URL"] = db
         if server.startswith("granian"):
             granian = shutil.which("granian") or str(Path(sys.executable).parent / "granian")
             argv = [
@@ -262,6 +317,13 @@ def main() -> int:
         help="the port the registry was built for (its public URL, ledger origin); default 8731",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    parser.add_argument("--db", help="the registry's database URL (default: its SQLite file)")
+    parser.add_argument(
+        "--grow",
+        type=int,
+        default=0,
+        help="add N generated organisations to the search index first (once)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("load_bench: wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -276,7 +338,10 @@ def main() -> int:
         if data_dir is None:
             data_dir = work / "registry"
             print(f"building the demo registry ({args.orgs:,} organisations)…", file=sys.stderr)
-            build_demo(data_dir, args.orgs, args.port)
+            build_demo(data_dir, args.orgs, args.port, args.db)
+        url = database_url(data_dir, args.db)
+        if args.grow:
+            grow_index(url, args.grow)
         rows: list[dict[str, Any]] = []
         variants = parse_variants(args.variants or args.server)
         named = {v: v[0] + (f"@{v[1].name}" if v[1] else "") for v in variants}
@@ -293,10 +358,10 @@ def main() -> int:
                 for variant in variants:
                     server, source = variant
                     log = work / f"server-{count}.log"
-                    running = Server(data_dir, count, server, args.port, log, source)
+                    running = Server(data_dir, count, server, args.port, log, source, args.db)
                     try:
                         if not (work / "verify.txt").exists():
-                            request_files(data_dir, running.url, work)
+                            request_files(url, running.url, work)
                         for row in measure(running, work / f"{kind}.txt", connections, args):
                             row.update(variant=named[variant], server=server, workers=count)
                             row["class"] = kind
