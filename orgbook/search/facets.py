@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from orgbook.search import tiers
 from orgbook.search.fold import folding_for
@@ -48,6 +48,7 @@ from orgbook.search.plan import (
     query_filters,
     query_time,
     status_matches,
+    tag_held_at,
     tag_holds,
     validate,
 )
@@ -143,20 +144,26 @@ def matched_ids(conn: Connection, plan: Plan) -> tuple[set[str], bool]:
     return ids, capped
 
 
+def _bounded(matched: tuple[set[str], bool], bound: int) -> tuple[list[str], bool]:
+    """The first ``bound`` ids of ``matched`` (ids, capped) by id, and whether that is fewer
+    than all the organisations the query matches."""
+    ids, capped = matched
+    return sorted(ids)[:bound], capped or len(ids) > bound
+
+
 def _matched(
     conn: Connection, matched: tuple[set[str], bool], bound: int, at: datetime
 ) -> tuple[list[_Org], bool]:
     """The organisations ``matched`` (ids, capped) names, at most ``bound``, and whether that
     is fewer than all of them."""
-    ids, capped = matched
-    chosen = sorted(ids)[:bound]
+    chosen, capped = _bounded(matched, bound)
     rows: list[tuple[str, str, str, str]] = []
     for start in range(0, len(chosen), CHUNK):
         stmt = select(*_COLUMNS).where(
             one_of(conn, search_org.c.org_id, chosen[start : start + CHUNK])
         )
         rows.extend((r[0], r[1], r[2], r[3]) for r in conn.execute(stmt))
-    return _describe(conn, rows, at), capped or len(ids) > bound
+    return _describe(conn, rows, at), capped
 
 
 def _listed(conn: Connection, q: SearchQuery, bound: int) -> tuple[list[_Org], bool]:
@@ -190,9 +197,8 @@ def _unfiltered(
     (the tests of :func:`facets` check both against a count in Python)."""
     o, t = search_org, search_tag
     if plan.norm:
-        ids, capped = matched if matched is not None else matched_ids(conn, plan)
-        chosen = sorted(ids)[:bound]
-        capped = capped or len(ids) > bound
+        found = matched if matched is not None else matched_ids(conn, plan)
+        chosen, capped = _bounded(found, bound)
     else:
         listed = select(o.c.org_id).order_by(o.c.sort_key, o.c.org_id).limit(bound + 1)
         chosen = list(conn.execute(listed).scalars())
@@ -214,7 +220,7 @@ def _unfiltered(
             .where(
                 one_of(conn, o.c.org_id, part),
                 t.c.kind.in_(("c", "i")),
-                or_(t.c.valid_until.is_(None), t.c.valid_until > at),  # as query_filters holds it
+                tag_held_at(at),
             )
             .group_by(t.c.kind, t.c.value)
         )
@@ -222,13 +228,6 @@ def _unfiltered(
             counts["credential_type" if kind == "c" else "issuer"][value] += n
     out = {field: _ordered(counted) for field, counted in counts.items()}
     return Facets(**out, exact=not capped, bound=bound)
-
-
-def _has_filter(q: SearchQuery) -> bool:
-    """As :func:`orgbook.search.plan.query_filters` reads the filters."""
-    return bool(
-        q.jurisdiction or q.status is not None or q.entity_type or q.credential_type or q.issuer
-    )
 
 
 def facets(conn: Connection, q: SearchQuery) -> Facets:
@@ -248,7 +247,7 @@ def facets_of(
     at = query_time(q)
     q = dataclasses.replace(q, at=at)  # one instant for every count
     bound = FACET_BOUND
-    if not _has_filter(q):
+    if not query_filters(q):
         return _unfiltered(conn, plan, matched, bound, at)
     exact = True
     population_of_text: list[_Org] | None = None

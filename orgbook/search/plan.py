@@ -44,6 +44,7 @@ __all__ = [
     "query_filters",
     "query_time",
     "status_matches",
+    "tag_held_at",
     "tag_holds",
     "validate",
 ]
@@ -119,7 +120,7 @@ def query_filters(q: SearchQuery) -> list[ColumnElement[bool]]:
                     t.c.org_id == o.c.org_id,
                     t.c.kind == kind,
                     t.c.value == value,
-                    or_(t.c.valid_until.is_(None), t.c.valid_until > at),
+                    tag_held_at(at),
                 )
             )
     return out
@@ -129,6 +130,13 @@ def query_time(q: SearchQuery) -> datetime:
     """The instant ``q``'s type and issuer filters are evaluated at (aware UTC): ``q.at``,
     or now."""
     return as_utc(q.at) if q.at is not None else datetime.now(UTC)
+
+
+def tag_held_at(at: datetime) -> ColumnElement[bool]:
+    """The ``search_tag`` rows held at ``at``: no ``valid_until``, or a later one (SQL side of
+    :func:`tag_holds`; the filters and the facets' ``GROUP BY`` both use it)."""
+    t = search_tag
+    return or_(t.c.valid_until.is_(None), t.c.valid_until > at)
 
 
 def tag_holds(valid_until: datetime | None, at: datetime) -> bool:
