@@ -45,7 +45,7 @@ from orgbook.http.problems import (
     install_problem_handlers,
 )
 from orgbook.http.ratelimit import RateLimiter
-from orgbook.http.routing import PooledRoute, configure_read_pool, threads_for
+from orgbook.http.routing import PooledRoute, configure_pools, threads_for
 from orgbook.http.serving import limit_threads
 from orgbook.issuer import api as issuer_api
 from orgbook.issuer import authorised_api, binding_api, oid4vci_api, vcapi_issue
@@ -304,7 +304,7 @@ def create_app(
         # orgbook.http.serving: why few threads per process; orgbook.http.routing: why its own
         threads = threads_for(settings.threads, sqlite=is_sqlite(app_engine))
         limit_threads(threads)
-        configure_read_pool(threads)
+        configure_pools(threads)
         try:
             yield
         finally:

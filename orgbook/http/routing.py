@@ -3,7 +3,7 @@
 What it owns: the route class every area's ``APIRouter`` is made with
 (``APIRouter(route_class=PooledRoute)``), and the process's two executors: :func:`read_pool`
 for ``GET`` and ``HEAD`` routes, :func:`write_pool` for every other method (issuance, revocation,
-key rotation, the web page's forms), both sized at start-up by :func:`configure_read_pool` from
+key rotation, the web page's forms), both sized at start-up by :func:`configure_pools` from
 ``ORGBOOK_THREADS`` (:func:`threads_for`: one on SQLite, four on a server database).
 
 Why: FastAPI runs a plain ``def`` route through ``starlette.concurrency.run_in_threadpool``,
@@ -47,7 +47,7 @@ from fastapi.routing import APIRoute
 
 __all__ = [
     "PooledRoute",
-    "configure_read_pool",
+    "configure_pools",
     "pooled",
     "read_pool",
     "read_pool_size",
@@ -72,13 +72,13 @@ def threads_for(configured: int, *, sqlite: bool) -> int:
     return SQLITE_THREADS if sqlite else DEFAULT_THREADS
 
 
-def configure_read_pool(threads: int) -> ThreadPoolExecutor:
+def configure_pools(threads: int) -> None:
     """Make this process's executors (read and write) ``threads`` wide (new ones if their size
-    differs); returns the read executor."""
+    differs)."""
     global _size
     with _lock:
         if _pools and _size == threads:
-            return _pools["read"]
+            return
         old = dict(_pools)
         for kind in ("read", "write"):
             _pools[kind] = ThreadPoolExecutor(
@@ -87,13 +87,12 @@ def configure_read_pool(threads: int) -> ThreadPoolExecutor:
         _size = threads
     for pool in old.values():
         pool.shutdown(wait=False)  # calls already handed to it finish there
-    return _pools["read"]
 
 
 def _pool(kind: str) -> ThreadPoolExecutor:
     found = _pools.get(kind)
     if found is None:
-        configure_read_pool(DEFAULT_THREADS)
+        configure_pools(DEFAULT_THREADS)
         found = _pools[kind]
     return found
 

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
+from orgbook.app import app_factory
 from orgbook.config import Settings, get_settings
 from orgbook.core.errors import ConfigurationError
 from orgbook.http import routing, serving
@@ -281,5 +282,5 @@ def test_serve_runs_uvicorn_on_asyncio_with_httptools(
     for name in ("ORGBOOK_DATABASE_URL", "ORGBOOK_DATA_DIR", "ORGBOOK_RATE_LIMIT_STORAGE"):
         monkeypatch.delenv(name, raising=False)
     settings = get_settings(environ={"ORGBOOK_DATA_DIR": str(tmp_path)})
-    serving.serve(settings, _pool_size_app, host="127.0.0.1", port=1, workers=1)
+    serving.serve(settings, app_factory, host="127.0.0.1", port=1, workers=1)
     assert [(c["loop"], c["http"], c["workers"]) for c in calls] == [("asyncio", "httptools", 1)]
