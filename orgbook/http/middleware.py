@@ -25,7 +25,7 @@ import os
 import re
 import time
 from collections.abc import Iterable, MutableMapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -365,6 +365,11 @@ def is_public_cors_path(path: str) -> bool:
     return path.startswith(PUBLIC_CORS_PREFIXES) and not is_issuer_path(path)
 
 
+class _OpenPaths(NamedTuple):
+    static_headers: tuple[tuple[bytes, bytes], ...]
+    cors: ASGIApp
+
+
 class PathCORSMiddleware:
     """CORS by path: public paths (and the OpenID4VCI endpoints, :data:`WALLET_CORS_PREFIXES`)
     open to ``public_origins``, issuer paths to ``issuer_origins``; other paths (the web pages)
@@ -383,39 +388,35 @@ class PathCORSMiddleware:
         # Open to every origin: the same answer for every request (no Vary: Origin, one cache
         # entry), and only preflights need Starlette's CORS logic.
         self.open_to_all = public == ("*",)
-        self.static_headers = (
-            (b"access-control-allow-origin", b"*"),
-            (b"access-control-expose-headers", ", ".join(EXPOSED_HEADERS).encode()),
-        )
-        self.wallet_static_headers = (
-            (b"access-control-allow-origin", b"*"),
-            (b"access-control-expose-headers", ", ".join(WALLET_EXPOSED_HEADERS).encode()),
-        )
         if "*" in issuer:
             raise ValueError("the issuer API must not be CORS-open to every origin")
-        self.public: ASGIApp = (
-            CORSMiddleware(
-                app,
-                allow_origins=public,
-                allow_methods=("GET", "HEAD", "POST", "OPTIONS"),
-                allow_headers=PUBLIC_CORS_HEADERS,
-                expose_headers=EXPOSED_HEADERS,
-                max_age=86400,
+
+        def opened(allow_headers: tuple[str, ...], exposed: tuple[str, ...]) -> _OpenPaths:
+            """Paths open to ``public``: the headers of a simple answer when that is every
+            origin, and Starlette's CORS logic (preflights, a listed origin)."""
+            return _OpenPaths(
+                (
+                    (b"access-control-allow-origin", b"*"),
+                    (b"access-control-expose-headers", ", ".join(exposed).encode()),
+                ),
+                CORSMiddleware(
+                    app,
+                    allow_origins=public,
+                    allow_methods=("GET", "HEAD", "POST", "OPTIONS"),
+                    allow_headers=allow_headers,
+                    expose_headers=exposed,
+                    max_age=86400,
+                )
+                if public
+                else app,
             )
-            if public
-            else app
-        )
-        self.wallet: ASGIApp = (
-            CORSMiddleware(
-                app,
-                allow_origins=public,
-                allow_methods=("GET", "HEAD", "POST", "OPTIONS"),
-                allow_headers=(*PUBLIC_CORS_HEADERS, "Authorization"),
-                expose_headers=WALLET_EXPOSED_HEADERS,
-                max_age=86400,
-            )
-            if public
-            else app
+
+        self.open_paths = (
+            (PUBLIC_CORS_PREFIXES, opened(PUBLIC_CORS_HEADERS, EXPOSED_HEADERS)),
+            (
+                WALLET_CORS_PREFIXES,
+                opened((*PUBLIC_CORS_HEADERS, "Authorization"), WALLET_EXPOSED_HEADERS),
+            ),
         )
         self.issuer: ASGIApp = (
             CORSMiddleware(
@@ -436,18 +437,13 @@ class PathCORSMiddleware:
             if is_issuer_path(path):
                 await self.issuer(scope, receive, send)
                 return
-            if path.startswith(PUBLIC_CORS_PREFIXES):
-                if self.open_to_all and scope["method"] != "OPTIONS":
-                    await self._open(scope, receive, send, self.static_headers)
+            for prefixes, opened in self.open_paths:
+                if path.startswith(prefixes):
+                    if self.open_to_all and scope["method"] != "OPTIONS":
+                        await self._open(scope, receive, send, opened.static_headers)
+                    else:
+                        await opened.cors(scope, receive, send)
                     return
-                await self.public(scope, receive, send)
-                return
-            if path.startswith(WALLET_CORS_PREFIXES):
-                if self.open_to_all and scope["method"] != "OPTIONS":
-                    await self._open(scope, receive, send, self.wallet_static_headers)
-                    return
-                await self.wallet(scope, receive, send)
-                return
         await self.app(scope, receive, send)
 
     async def _open(
