@@ -132,40 +132,23 @@ def request_files(url: str, base: str, out: Path, n: int = 500, seed: int = 1) -
 
 
 def grow_index(url: str, n: int, seed: int = 7) -> None:
-    """Add ``n`` generated organisations to the search index at ``url``, unless there already."""
-    import dataclasses
-
+    """Add ``n`` generated organisations to the search index at ``url``, unless there already
+    (``bench/search_bench.py``'s generator and indexing, numbered ``LD…``)."""
     from sqlalchemy import func, select
 
     sys.path.insert(0, str(HERE))
-    from search_bench import generate
+    from search_bench import build
 
-    from orgbook.search import search_org, upsert_orgs
+    from orgbook.search import search_org
     from orgbook.storage.engine import make_engine
 
     engine = make_engine(url)
     grown = search_org.c.org_id.like("CA-BC:LD%")
     with engine.connect() as conn:
         have = conn.execute(select(func.count()).select_from(search_org).where(grown)).scalar_one()
-    if have >= n:
-        engine.dispose()
-        return
-    print(f"adding {n:,} generated organisations to the search index…", file=sys.stderr)
-    started = time.monotonic()
-    batch = []
-    with engine.begin() as conn:
-        for i, doc in enumerate(generate(n, seed)):
-            number = f"LD{i:07d}"
-            batch.append(
-                dataclasses.replace(doc, org_id=f"CA-BC:{number}", registration_number=number)
-            )
-            if len(batch) == 1000:
-                upsert_orgs(conn, batch)
-                batch = []
-                if (i + 1) % 100_000 == 0:
-                    print(f"  {i + 1:,} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
-        if batch:
-            upsert_orgs(conn, batch)
+    if have < n:
+        print(f"adding {n:,} generated organisations to the search index…", file=sys.stderr)
+        build(engine, n, seed, number_prefix="LD")
     engine.dispose()
 
 

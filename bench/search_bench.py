@@ -105,11 +105,15 @@ def _name(rng: random.Random) -> tuple[str, str | None]:
     return name, None
 
 
-def generate(n: int, seed: int) -> Iterator[OrgDoc]:
+def generate(n: int, seed: int, number_prefix: str | None = None) -> Iterator[OrgDoc]:
+    """``n`` organisations; numbered ``<number_prefix><i>`` when given (ids that cannot meet a
+    registry's own), else with a registry-like prefix."""
     rng = random.Random(seed)
     for i in range(n):
         prefix = rng.choice(PREFIXES)
-        number = f"{prefix}{i + 1000000:07d}"
+        number = (
+            f"{prefix}{i + 1000000:07d}" if number_prefix is None else f"{number_prefix}{i:07d}"
+        )
         current, alternate = _name(rng)
         names = [NameEntry(current, "current", "en")]
         if alternate:
@@ -129,14 +133,15 @@ def generate(n: int, seed: int) -> Iterator[OrgDoc]:
         )
 
 
-def build(engine: Engine, n: int, seed: int) -> float:
-    """Index ``n`` organisations; the indexing cost in µs per organisation (generation apart)."""
+def build(engine: Engine, n: int, seed: int, number_prefix: str | None = None) -> float:
+    """Index ``n`` organisations (:func:`generate`); the indexing cost in µs per organisation
+    (generation apart)."""
     spent = 0.0
     batch: list[OrgDoc] = []
     conn = engine.connect()
     trans = conn.begin()
     done = 0
-    for doc in generate(n, seed):
+    for doc in generate(n, seed, number_prefix):
         batch.append(doc)
         if len(batch) == 1000:
             t0 = time.perf_counter()
