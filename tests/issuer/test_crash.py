@@ -94,7 +94,7 @@ def _url(backend: str, tmp_path: Path, name: str, request: pytest.FixtureRequest
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("feed") / "feed.jsonl"
-    write_feed(path, 700, seed=21, jurisdictions=("CA-BC",))
+    write_feed(path, 1400, seed=21, jurisdictions=("CA-BC",))
     return path
 
 
